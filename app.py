@@ -1,0 +1,110 @@
+"""Application factory: `flask --app app run` finds create_app()."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+import config as config_module
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_class: type | None = None, overrides: dict | None = None) -> Flask:
+    config_class = config_class or config_module.config_from_env()
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR), template_folder="templates",
+                static_folder="enforcement/static")
+    app.config.from_object(config_class)
+    if overrides:
+        app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_secret(app)
+    _configure_database(app)
+
+    register_extensions(app)
+    register_storage(app)
+    register_blueprints(app)
+    register_cli(app)
+
+    from enforcement.web import register_web
+    register_web(app)
+    return app
+
+
+def _configure_secret(app: Flask) -> None:
+    """Production refuses to start without SECRET_KEY; development keeps one in instance/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ENV_NAME"] == "production":
+        raise RuntimeError("SECRET_KEY must be set in production (see README.md, Configuration).")
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        os.chmod(key_file, 0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _configure_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://"):]
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def register_extensions(app: Flask) -> None:
+    from enforcement import models  # noqa: F401  (registers the tables)
+    from enforcement.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from enforcement.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+
+        with app.app_context():
+            @event.listens_for(db.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                if ":memory:" not in str(db.engine.url) and str(db.engine.url) != "sqlite://":
+                    cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from enforcement import auth  # noqa: F401  (user loader, request loader)
+
+
+def register_storage(app: Flask) -> None:
+    url = app.config["STORAGE_URL"]
+    if url == "memory-tmp":  # tests replace this before use
+        return
+    from storage import store_from_url
+
+    if url.startswith("file://") and app.config["ENV_NAME"] == "production":
+        log.warning("STORAGE_URL is a local folder: fine for one server, not for several (see README.md).")
+    app.extensions["object_store"] = store_from_url(url)
+
+
+def register_blueprints(app: Flask) -> None:
+    from enforcement.views import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from enforcement.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,1 @@
+"""The enforcement "three systems" tracker: domain models, rules (services) and web layer."""

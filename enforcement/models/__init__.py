@@ -1,0 +1,5 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+from .people import ApiToken, Body, BodyKind, Certificate, CertificateStatus, Role, User, UserRole  # noqa: F401
+from .catalogue import Matter, MatterCategory  # noqa: F401
+from .case import Case, CaseCounter, CaseOfficer, PartyKind, Route, Source, Stage  # noqa: F401
+from .audit import AuditEvent, AuditHead  # noqa: F401

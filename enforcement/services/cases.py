@@ -1,0 +1,329 @@
+"""Filing (立案) and following cases: numbers, officers, the case list.
+
+The conditions for filing are checked here and again by the workflow gate that leaves the
+filing stage, from the same functions, so the two can never drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Body, BodyKind, Case, CaseCounter, CaseOfficer, Matter, PartyKind, Route, Source, Stage, User
+from ..models._types import utcnow
+from . import audit, calendar, people
+from .catalogue import delegation_in_force
+from .errors import DomainError, GateRefused, NotFound
+from .permissions import can_file_case, case_scope
+
+CASE_FIELDS = ("number", "matter_id", "route", "source", "source_detail", "party_kind", "party_name", "village",
+               "place_detail", "summary", "act_began_on", "act_ended_on", "discovered_on", "filed_on",
+               "decision_due_on", "stage", "complex_reason")
+# Personal data is named in the audit trail only as changed, never with its value.
+PERSONAL_FIELDS = ("party_id_number", "party_phone", "party_address")
+OPEN_STAGES = (Stage.FILING.value, Stage.INVESTIGATION.value, Stage.NOTICE.value, Stage.REVIEW.value)
+
+
+def case_label(case: Case) -> str:
+    return f"{case.number} {case.party_name}"
+
+
+# --- the conditions of filing -----------------------------------------------------------
+
+def limitation_problem(*, act_began_on: date, act_ended_on: date | None, discovered_on: date,
+                       years: int = 2) -> str | None:
+    """行政处罚法 art. 36: not punished when not discovered within 2 years; a continuing act counts from its end."""
+    if act_ended_on is None:
+        return None
+    limit = calendar.add_years(act_ended_on, years)
+    if discovered_on > limit:
+        return _("The limitation period has run: the act ended on %(end)s and was discovered on %(found)s, "
+                 "more than %(years)s years later (行政处罚法 art. 36).", end=act_ended_on.isoformat(),
+                 found=discovered_on.isoformat(), years=years)
+    return None
+
+
+def competence_problems(body: Body, matter: Matter, route: str | None, on: date) -> list[str]:
+    """The body must hold the power: its own, or delegated and published (行政处罚法 art. 24)."""
+    problems = []
+    if matter.body_id != body.id:
+        problems.append(_("The matter %(matter)s is not in the powers catalogue of %(body)s.",
+                          matter=matter.name, body=body.name))
+    if not matter.active:
+        problems.append(_("The matter %(matter)s is no longer in force.", matter=matter.name))
+    if matter.route and route != matter.route:
+        problems.append(_("The matter %(matter)s belongs to the %(route)s route.", matter=matter.name,
+                          route=route_label(matter.route)))
+    if route == Route.LAND.value and body.kind == BodyKind.TOWN.value and matter.power_source != "delegated":
+        problems.append(_("On the land route a town acts only under a delegated power published by the "
+                          "province (土地管理法 art. 83, 行政处罚法 art. 24); otherwise transfer the case to "
+                          "the county department."))
+    if not delegation_in_force(matter, on):
+        problems.append(_("The delegation of %(matter)s was not yet published on %(date)s.",
+                          matter=matter.name, date=on.isoformat()))
+    return problems
+
+
+def officer_problems(officers: list[User], on: date, *, matter: Matter, body: Body) -> list[str]:
+    """At least two officers, each with a certificate valid on `on` in the matter's category and area."""
+    problems = []
+    distinct = {o.id: o for o in officers}
+    for officer in distinct.values():
+        problem = people.certificate_problem(officer, on, category=matter.enforcement_category, body=body)
+        if problem:
+            problems.append(problem)
+        elif officer.body_id != body.id:
+            problems.append(_("%(name)s is not an officer of %(body)s.", name=officer.name, body=body.name))
+    qualified = len(distinct) - len(problems)
+    if qualified < 2:
+        problems.append(_("At least two officers with valid enforcement certificates must handle the case "
+                          "(行政处罚法 art. 42); %(count)s qualified on %(date)s.", count=max(qualified, 0),
+                          date=on.isoformat()))
+    return problems
+
+
+def filing_problems(*, body: Body, matter: Matter, route: str | None, officers: list[User], filed_on: date,
+                    act_began_on: date, act_ended_on: date | None, discovered_on: date, today: date,
+                    limitation_years: int = 2) -> list[str]:
+    problems = []
+    if discovered_on < act_began_on:
+        problems.append(_("The act cannot be discovered before it began."))
+    if act_ended_on is not None and act_ended_on < act_began_on:
+        problems.append(_("The act cannot end before it began."))
+    if filed_on < discovered_on:
+        problems.append(_("A case cannot be filed before the act was discovered."))
+    if filed_on > today:
+        problems.append(_("The filing date cannot be in the future."))
+    limitation = limitation_problem(act_began_on=act_began_on, act_ended_on=act_ended_on,
+                                    discovered_on=discovered_on, years=limitation_years)
+    if limitation:
+        problems.append(limitation)
+    problems += competence_problems(body, matter, route, filed_on)
+    problems += officer_problems(officers, filed_on, matter=matter, body=body)
+    return problems
+
+
+def route_label(route: str | None) -> str:
+    return {Route.PLANNING.value: _("planning (城乡规划法 art. 65)"),
+            Route.LAND.value: _("land (土地管理法 art. 78)")}.get(route or "", _("none"))
+
+
+# --- case numbers -----------------------------------------------------------------------
+
+def next_case_number(body: Body, year: int) -> tuple[int, str]:
+    """The next sequence for body and year, taken under a row lock (no two cases share a number)."""
+    for _attempt in range(3):
+        seq = db.session.execute(
+            update(CaseCounter).where(CaseCounter.body_id == body.id, CaseCounter.year == year)
+            .values(last_seq=CaseCounter.last_seq + 1).returning(CaseCounter.last_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if seq is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(insert(CaseCounter).values(body_id=body.id, year=year, last_seq=1))
+                seq = 1
+            except IntegrityError:
+                continue  # another request created the counter first: take the lock on it
+        return seq, body.case_number_pattern.format(short=body.short_name, year=year, seq=seq)
+    raise DomainError(_("Could not allocate a case number; try again."))
+
+
+# --- filing -------------------------------------------------------------------------------
+
+@dataclass
+class PartyData:
+    kind: str
+    name: str
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    is_minor: bool = False
+
+
+def file_case(*, actor: User, body: Body, matter: Matter, route: str | None, source: str, source_detail: str,
+              party: PartyData, village: str, place_detail: str, summary: str, act_began_on: date,
+              act_ended_on: date | None, discovered_on: date, filed_on: date, officer_ids: list[int],
+              lead_officer_id: int | None = None, today: date | None = None, limitation_years: int = 2) -> Case:
+    """File a case (立案). It waits in the filing stage for the head's approval."""
+    today = today or date.today()
+    if not can_file_case(actor, body.id):
+        from .errors import PermissionDenied
+        raise PermissionDenied(_("Only an officer of %(body)s can file its cases.", body=body.name))
+    problems = []
+    if source not in {s.value for s in Source}:
+        problems.append(_("Choose where the case came from."))
+    if party.kind not in {p.value for p in PartyKind}:
+        problems.append(_("Say whether the party is a person or an organisation."))
+    if not party.name.strip():
+        problems.append(_("The party's name is required."))
+    if not village.strip():
+        problems.append(_("The place (village) is required."))
+    if not summary.strip():
+        problems.append(_("Describe the facts in the summary."))
+    if route not in (None, "", Route.PLANNING.value, Route.LAND.value):
+        problems.append(_("The legal route must be planning or land."))
+    officers = list(db.session.scalars(select(User).where(User.id.in_(officer_ids)))) if officer_ids else []
+    if len(officers) != len(set(officer_ids)):
+        problems.append(_("An officer chosen does not exist."))
+    if lead_officer_id is not None and lead_officer_id not in set(officer_ids):
+        problems.append(_("The lead officer must be one of the officers on the case."))
+    problems += filing_problems(body=body, matter=matter, route=route or None, officers=officers, filed_on=filed_on,
+                                act_began_on=act_began_on, act_ended_on=act_ended_on, discovered_on=discovered_on,
+                                today=today, limitation_years=limitation_years)
+    if problems:
+        raise GateRefused(problems)
+
+    seq, number = next_case_number(body, filed_on.year)
+    due = calendar_due(filed_on)
+    case = Case(body_id=body.id, year=filed_on.year, seq=seq, number=number, matter_id=matter.id,
+                route=route or None, source=source, source_detail=source_detail.strip(), party_kind=party.kind,
+                party_name=party.name.strip(), party_id_number=party.id_number.strip(),
+                party_phone=party.phone.strip(), party_address=party.address.strip(), party_is_minor=party.is_minor,
+                village=village.strip(), place_detail=place_detail.strip(), summary=summary.strip(),
+                act_began_on=act_began_on, act_ended_on=act_ended_on, discovered_on=discovered_on,
+                filed_on=filed_on, decision_due_on=due, stage=Stage.FILING.value, created_by_id=actor.id)
+    lead = lead_officer_id or (officer_ids[0] if officer_ids else None)
+    case.officers = [CaseOfficer(user_id=uid, lead=(uid == lead)) for uid in dict.fromkeys(officer_ids)]
+    db.session.add(case)
+    db.session.flush()
+    audit.record("case.filed", "case", case.id, case_label(case), actor=actor,
+                 after={**audit.snapshot(case, CASE_FIELDS), "officers": [o.name for o in officers],
+                        "personal_data": [f for f in PERSONAL_FIELDS if getattr(case, f)]},
+                 body_id=body.id, case_id=case.id)
+    return case
+
+
+def calendar_due(filed_on: date, days: int = 90) -> date:
+    """The 90-day decision limit (行政处罚法 art. 60), rolled past holidays when the calendar knows the year.
+
+    When the end falls in a year the calendar does not know yet, the unrolled date is kept: it
+    is never later than the true deadline, so the tracker warns early rather than late.
+    """
+    try:
+        return calendar.add_calendar_days(filed_on, days)
+    except calendar.CalendarUnknown:
+        return calendar.add_calendar_days(filed_on, days, roll_to_workday=False)
+
+
+def approve_filing(case: Case, *, actor: User, today: date | None = None) -> None:
+    """The head approves the filing (立案审批); the case moves to investigation through the workflow gate."""
+    from . import workflow
+
+    from .permissions import can_approve_filing
+    if not can_approve_filing(actor, case):
+        from .errors import PermissionDenied
+        raise PermissionDenied(_("Only the head of %(body)s approves filings, and only of cases awaiting it.",
+                                 body=case.body.name))
+    case.filing_approved_by_id = actor.id
+    case.filing_approved_at = utcnow()
+    audit.record("case.filing_approved", "case", case.id, case_label(case), actor=actor,
+                 after={"filing_approved_by": actor.name}, body_id=case.body_id, case_id=case.id)
+    workflow.advance(case, Stage.INVESTIGATION, actor=actor, today=today)
+
+
+def assign_officer(case: Case, user: User, *, actor: User, today: date | None = None) -> None:
+    from .permissions import can_edit_case
+    if not can_edit_case(actor, case):
+        from .errors import PermissionDenied
+        raise PermissionDenied(_("You cannot change the officers of this case."))
+    today = today or date.today()
+    if any(o.user_id == user.id for o in case.active_officers):
+        raise DomainError(_("%(name)s is on the case already.", name=user.name))
+    problem = people.certificate_problem(user, today, category=case.matter.enforcement_category, body=case.body)
+    if problem:
+        raise GateRefused([problem])
+    if user.body_id != case.body_id:
+        raise GateRefused([_("%(name)s is not an officer of %(body)s.", name=user.name, body=case.body.name)])
+    case.officers.append(CaseOfficer(user_id=user.id, lead=False))
+    db.session.flush()
+    audit.record("case.officer_assigned", "case", case.id, case_label(case), actor=actor,
+                 after={"officer": user.name}, body_id=case.body_id, case_id=case.id)
+
+
+def remove_officer(case: Case, user: User, *, actor: User, reason: str) -> None:
+    from .permissions import can_edit_case
+    if not can_edit_case(actor, case):
+        from .errors import PermissionDenied
+        raise PermissionDenied(_("You cannot change the officers of this case."))
+    if not reason.strip():
+        raise DomainError(_("Give the reason for taking the officer off the case (e.g. recusal)."))
+    row = next((o for o in case.active_officers if o.user_id == user.id), None)
+    if row is None:
+        raise DomainError(_("%(name)s is not on the case.", name=user.name))
+    row.removed_at = utcnow()
+    audit.record("case.officer_removed", "case", case.id, case_label(case), actor=actor,
+                 before={"officer": user.name}, after={"reason": reason}, body_id=case.body_id, case_id=case.id)
+
+
+def mark_complex(case: Case, *, actor: User, reason: str) -> None:
+    """Mark the case complex (several legal relations, difficult facts): its decision becomes major."""
+    from .permissions import can_edit_case
+    if not can_edit_case(actor, case):
+        from .errors import PermissionDenied
+        raise PermissionDenied(_("You cannot change this case."))
+    if not reason.strip():
+        raise DomainError(_("Say why the case is complex."))
+    before = {"complex_reason": case.complex_reason}
+    case.complex_reason = reason.strip()
+    audit.record("case.marked_complex", "case", case.id, case_label(case), actor=actor, before=before,
+                 after={"complex_reason": case.complex_reason}, body_id=case.body_id, case_id=case.id)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def get_case(user: User, case_id: int) -> Case:
+    """Load a case the user may see; anything else is 'not found' (no data leaked)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.body_id not in case_scope(user):
+        raise NotFound(_("No such case."))
+    return case
+
+
+@dataclass
+class CaseFilter:
+    stage: str | None = None
+    matter_id: int | None = None
+    officer_id: int | None = None
+    overdue: bool = False
+    q: str | None = None
+
+
+def case_query(user: User, flt: CaseFilter, *, today: date | None = None):
+    """The select for the case list, restricted to the user's scope, newest first."""
+    scope = case_scope(user)
+    query = select(Case).where(Case.body_id.in_(scope) if scope else False)
+    if flt.stage:
+        query = query.where(Case.stage == flt.stage)
+    if flt.matter_id:
+        query = query.where(Case.matter_id == flt.matter_id)
+    if flt.officer_id:
+        query = query.where(exists().where(and_(CaseOfficer.case_id == Case.id, CaseOfficer.user_id == flt.officer_id,
+                                                CaseOfficer.removed_at.is_(None))))
+    if flt.overdue:
+        query = query.where(Case.stage.in_(OPEN_STAGES), Case.decision_due_on < (today or date.today()))
+    if flt.q:
+        like = f"%{flt.q.strip()}%"
+        query = query.where(Case.number.like(like) | Case.party_name.like(like) | Case.village.like(like))
+    return query.order_by(Case.id.desc())
+
+
+def list_cases(user: User, flt: CaseFilter, *, page: int = 1, per_page: int = 25, today: date | None = None):
+    """One page of cases and whether there is a next one (no COUNT(*) over 100,000 rows)."""
+    page = max(page, 1)
+    rows = list(db.session.scalars(case_query(user, flt, today=today).limit(per_page + 1)
+                                   .offset((page - 1) * per_page)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def count_cases(user: User, flt: CaseFilter, *, today: date | None = None) -> int:
+    query = case_query(user, flt, today=today).order_by(None).with_only_columns(func.count(Case.id))
+    return db.session.scalar(query) or 0
+
+
+def is_overdue(case: Case, today: date | None = None) -> bool:
+    return case.stage in OPEN_STAGES and case.decision_due_on < (today or date.today())

@@ -1,0 +1,103 @@
+"""Who may do what, as pure predicates `can_<verb>(user, obj)`.
+
+Views (403/404), templates (hide the button), the API and tests all use these. Every predicate
+starts by refusing a missing or inactive user. Objects of another body are invisible: callers
+answer 404, never 403, so their existence is not leaked.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Body, Case, Role, Stage, User
+
+CASE_ROLES = (Role.OFFICER, Role.HEAD, Role.REVIEWER, Role.AUDITOR)
+
+
+def _active(user) -> bool:
+    return bool(user) and getattr(user, "is_authenticated", False) and getattr(user, "active", False)
+
+
+def descendant_body_ids(body_id: int) -> set[int]:
+    """The body and every body below it (a county auditor sees its towns)."""
+    found, frontier = {body_id}, [body_id]
+    while frontier:
+        children = db.session.scalars(select(Body.id).where(Body.parent_id.in_(frontier))).all()
+        frontier = [c for c in children if c not in found]
+        found.update(frontier)
+    return found
+
+
+def case_scope(user) -> set[int]:
+    """Ids of the bodies whose cases the user may see (empty: none)."""
+    if not _active(user) or not user.has_role(*CASE_ROLES):
+        return set()
+    if user.has_role(Role.AUDITOR):
+        return descendant_body_ids(user.body_id)
+    return {user.body_id}
+
+
+def can_view_case(user, case: Case) -> bool:
+    return case.body_id in case_scope(user)
+
+
+def is_case_officer(user, case: Case) -> bool:
+    return _active(user) and any(o.user_id == user.id for o in case.active_officers)
+
+
+def is_head_of(user, body_id: int) -> bool:
+    return _active(user) and user.has_role(Role.HEAD) and user.body_id == body_id
+
+
+def can_file_case(user, body_id: int | None = None) -> bool:
+    if not _active(user) or not user.has_role(Role.OFFICER) or user.auxiliary:
+        return False
+    return body_id is None or user.body_id == body_id
+
+
+def can_edit_case(user, case: Case) -> bool:
+    """Officers on the case and the head of its body change it; archived cases are read-only."""
+    if not _active(user) or case.stage == Stage.ARCHIVED.value:
+        return False
+    return (user.has_role(Role.OFFICER) and not user.auxiliary and is_case_officer(user, case)) or is_head_of(
+        user, case.body_id)
+
+
+def can_approve_filing(user, case: Case) -> bool:
+    return case.stage == Stage.FILING.value and is_head_of(user, case.body_id)
+
+
+def can_advance_case(user, case: Case) -> bool:
+    return can_edit_case(user, case)
+
+
+def can_see_personal_data(user, case: Case) -> bool:
+    """The party's ID number, phone and address: the officers on the case, the head, reviewers of the body."""
+    if not can_view_case(user, case):
+        return False
+    if is_case_officer(user, case) or is_head_of(user, case.body_id):
+        return True
+    return user.has_role(Role.REVIEWER) and user.body_id == case.body_id
+
+
+def can_manage_master_data(user) -> bool:
+    return _active(user) and user.has_role(Role.ADMIN)
+
+
+def can_view_master_data(user) -> bool:
+    return _active(user)
+
+
+def can_view_audit(user) -> bool:
+    return _active(user) and user.has_role(Role.AUDITOR, Role.ADMIN)
+
+
+def require(allowed: bool, message: str = "Not allowed") -> None:
+    from .errors import PermissionDenied
+
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def is_user(obj) -> bool:
+    return isinstance(obj, User)

@@ -1,0 +1,138 @@
+"""The stages of a case and the gate of every transition.
+
+立案 → 调查取证 → 告知 → 法制审核 (when major) → 决定 → 送达 → 执行 → 结案 → 归档
+
+A gate is a function `(case, today) -> list[str]` returning the unmet conditions in words;
+an empty list means allowed. Gates are registered per transition with `@gate(FROM, TO)`, so
+later modules (records, review, execution) add theirs to this same machine; every caller —
+screen, API, CLI, tests — goes through `unmet()` and `advance()`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Callable
+
+from flask_babel import gettext as _
+
+from ..models import Case, Stage, User
+from ..models._types import utcnow
+from . import audit
+from .errors import GateRefused, PermissionDenied
+
+Gate = Callable[[Case, date], list[str]]
+
+TRANSITIONS: dict[Stage, tuple[Stage, ...]] = {
+    Stage.FILING: (Stage.INVESTIGATION,),
+    Stage.INVESTIGATION: (Stage.NOTICE,),
+    Stage.NOTICE: (Stage.REVIEW, Stage.DECISION),
+    Stage.REVIEW: (Stage.DECISION, Stage.INVESTIGATION),  # pass, or returned for correction
+    Stage.DECISION: (Stage.SERVICE,),
+    Stage.SERVICE: (Stage.EXECUTION, Stage.CLOSED),
+    Stage.EXECUTION: (Stage.CLOSED,),
+    Stage.CLOSED: (Stage.ARCHIVED,),
+    Stage.ARCHIVED: (),
+}
+
+_GATES: dict[tuple[Stage, Stage], list[Gate]] = defaultdict(list)
+_ALWAYS: list[Gate] = []
+
+
+def stage_label(stage: Stage | str) -> str:
+    stage = Stage(stage)
+    return {
+        Stage.FILING: _("Filing"), Stage.INVESTIGATION: _("Investigation"), Stage.NOTICE: _("Notice"),
+        Stage.REVIEW: _("Legal review"), Stage.DECISION: _("Decision"), Stage.SERVICE: _("Service"),
+        Stage.EXECUTION: _("Execution"), Stage.CLOSED: _("Closed"), Stage.ARCHIVED: _("Archived"),
+    }[stage]
+
+
+def gate(source: Stage | None, target: Stage | None = None):
+    """Register a gate for one transition, or for every transition when both are None."""
+    def register(fn: Gate) -> Gate:
+        if source is None and target is None:
+            _ALWAYS.append(fn)
+        else:
+            _GATES[(source, target)].append(fn)
+        return fn
+    return register
+
+
+def next_stages(case: Case) -> tuple[Stage, ...]:
+    return TRANSITIONS[Stage(case.stage)]
+
+
+def unmet(case: Case, target: Stage | str, *, today: date | None = None) -> list[str]:
+    """Every unmet condition for moving the case to `target` (empty = allowed)."""
+    target = Stage(target)
+    today = today or date.today()
+    current = Stage(case.stage)
+    if target not in TRANSITIONS[current]:
+        return [_("A case in %(current)s cannot move to %(target)s.", current=stage_label(current),
+                  target=stage_label(target))]
+    problems: list[str] = []
+    for fn in [*_ALWAYS, *_GATES[(current, target)]]:
+        problems.extend(fn(case, today))
+    return problems
+
+
+def advance(case: Case, target: Stage | str, *, actor: User, today: date | None = None, reason: str = "") -> None:
+    """Move the case to `target` if every gate passes; otherwise raise GateRefused listing them all."""
+    from .permissions import can_advance_case
+
+    target = Stage(target)
+    if not can_advance_case(actor, case):
+        raise PermissionDenied(_("Only the officers on the case or the head of the body move it on."))
+    problems = unmet(case, target, today=today)
+    if problems:
+        raise GateRefused(problems)
+    before = case.stage
+    case.stage = target.value
+    case.stage_since = utcnow()
+    audit.record("case.stage_changed", "case", case.id, f"{case.number} {case.party_name}", actor=actor,
+                 before={"stage": before}, after={"stage": target.value, **({"reason": reason} if reason else {})},
+                 body_id=case.body_id, case_id=case.id)
+
+
+# --- the gates this module knows -------------------------------------------------------------
+
+@gate(Stage.FILING, Stage.INVESTIGATION)
+def _filing_conditions(case: Case, today: date) -> list[str]:
+    """立案: the head's approval, two certified officers on the filing date, limitation, competence."""
+    from flask import current_app
+
+    from .cases import filing_problems
+
+    problems = []
+    if not case.filing_approved_by_id:
+        problems.append(_("The head of the body has not approved the filing (立案审批)."))
+    problems += filing_problems(
+        body=case.body, matter=case.matter, route=case.route, officers=[o.user for o in case.active_officers],
+        filed_on=case.filed_on, act_began_on=case.act_began_on, act_ended_on=case.act_ended_on,
+        discovered_on=case.discovered_on, today=max(today, case.filed_on),
+        limitation_years=current_app.config.get("LIMITATION_YEARS", 2))
+    return problems
+
+
+@gate(None, None)
+def _officers_valid_today(case: Case, today: date) -> list[str]:
+    """Whoever acts on the case acts on a valid certificate today (two officers at least)."""
+    if case.stage == Stage.FILING.value:
+        return []  # the filing gate checks the officers on the filing date
+    if case.stage in (Stage.CLOSED.value, Stage.ARCHIVED.value):
+        return []
+    from .cases import officer_problems
+
+    return officer_problems([o.user for o in case.active_officers], today, matter=case.matter, body=case.body)
+
+
+@gate(Stage.NOTICE, Stage.DECISION)
+def _major_needs_review(case: Case, today: date) -> list[str]:
+    """A major decision goes through legal review first (行政处罚法 art. 58)."""
+    from .major import major_reasons
+
+    reasons = major_reasons(case)
+    if reasons:
+        return [_("This is a major decision (%(reasons)s): it must pass legal review before the decision "
+                  "(行政处罚法 art. 58).", reasons="; ".join(reasons))]
+    return []

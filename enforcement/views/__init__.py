@@ -1,0 +1,9 @@
+"""Blueprints, thin: parse the form, call one service, commit, render or redirect."""
+from .admin import bp as admin_bp
+from .api import bp as api_bp
+from .auth import bp as auth_bp
+from .cases import bp as cases_bp
+from .main import bp as main_bp
+from .public import bp as public_bp
+
+BLUEPRINTS = (auth_bp, main_bp, cases_bp, admin_bp, api_bp, public_bp)

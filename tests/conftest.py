@@ -1,0 +1,188 @@
+"""Shared fixtures: an app on a fresh, migrated database per test, a client, a CLI runner,
+factories for master data and a login helper.
+
+Databases: every test gets its own copy of a database migrated once per session — a file copy
+on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL — so views commit for real. When
+TEST_DATABASE_URL is set, the `app` fixture runs each test on SQLite and on PostgreSQL.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("APP_ENV", "testing")
+
+from app import create_app  # noqa: E402
+from config import TestingConfig  # noqa: E402
+
+CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def require_component(available: bool, what: str) -> None:
+    """Skip a test for lack of a component — except in CI, where nothing may be skipped."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"{what} is required in CI (CI=true) but is not available")
+    pytest.skip(f"{what} not available")
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        from enforcement.extensions import db
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+def _pg_admin_url(url: str) -> tuple[str, str]:
+    """The server URL without its database name, and that name."""
+    match = re.match(r"^(.*/)([^/?]+)(\?.*)?$", url)
+    if not match:
+        raise RuntimeError(f"TEST_DATABASE_URL has no database name: {url}")
+    return match.group(1), match.group(2)
+
+
+def _pg_url(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _pg_exec(sql: str) -> None:
+    import sqlalchemy as sa
+
+    base, dbname = _pg_admin_url(_pg_url(PG_URL))
+    engine = sa.create_engine(base + dbname, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    require_component(bool(PG_URL), "PostgreSQL (TEST_DATABASE_URL)")
+    name = f"enf_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg_exec(f'CREATE DATABASE "{name}"')
+    base, _db = _pg_admin_url(_pg_url(PG_URL))
+    _migrate(base + name, tmp_path_factory.mktemp("pg-template"))
+    yield name
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_counter = itertools.count()
+
+
+def _backends():
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture
+def database_url(request, tmp_path, sqlite_template):
+    """A fresh migrated database for one test; the backend comes from the `app` parametrisation."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"enf_t_{os.getpid()}_{next(_counter)}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    base, _db = _pg_admin_url(_pg_url(PG_URL))
+    yield base + name
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_generate_tests(metafunc):
+    # Parametrise the database of every test that (indirectly) uses `database_url`,
+    # unless it asks for SQLite only with @pytest.mark.sqlite_only.
+    if "database_url" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("database_url", _backends(), indirect=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only (e.g. browser tests)")
+    config.addinivalue_line("markers", "browser: drives the real pages in Chromium")
+    config.addinivalue_line("markers", "s3: needs the SeaweedFS server")
+
+
+def make_app(database_url: str, tmp_path: Path, **overrides):
+    from storage import store_from_url
+
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True, **overrides}
+    app = create_app(TestingConfig, settings)
+    objects = tmp_path / "objects"
+    objects.mkdir(exist_ok=True)
+    app.extensions["object_store"] = store_from_url(f"file://{objects}")
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
+    from enforcement.extensions import db, limiter
+
+    with app.app_context():
+        limiter.reset()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app):
+    from tests.factories import Factory
+
+    return Factory()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) logs the test client in through the real form (CSRF token included)."""
+    from tests.factories import PASSWORD
+
+    def do(user, password: str = PASSWORD, follow: bool = False):
+        token = csrf_token(client, "/login")
+        return client.post("/login", data={"username": user.username, "password": password, "csrf_token": token},
+                           follow_redirects=follow)
+    return do
+
+
+def csrf_token(client, path: str) -> str:
+    """Fetch a page and read the CSRF token of its first form."""
+    page = client.get(path)
+    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data) or re.search(
+        rb'value="([^"]+)"[^>]*name="csrf_token"', page.data)
+    assert match, f"no CSRF token on {path} (status {page.status_code})"
+    return match.group(1).decode()
