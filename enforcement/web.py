@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -125,8 +126,25 @@ def flash_refusal(exc: DomainError) -> None:
         flash(exc.message, "error")
 
 
+def safe_target(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirect).
+
+    Browsers treat a backslash as a slash and drop tabs and newlines inside a URL, so a backslash
+    or a tab after the first slash leads off-site just like "//evil.example": refuse those
+    characters, then require a path with neither scheme nor host.
+    """
+    if not target or not target.startswith("/"):
+        return None
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
 def back(default_endpoint: str, **values):
-    target = request.form.get("next") or request.args.get("next")
-    if target and target.startswith("/") and not target.startswith("//"):
+    target = safe_target(request.form.get("next")) or safe_target(request.args.get("next"))
+    if target:
         return redirect(target)
     return redirect(url_for(default_endpoint, **values))

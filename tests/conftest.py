@@ -140,14 +140,25 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = make_app(database_url, tmp_path)
+    from flask import g, request_started
+
     from enforcement.extensions import db, limiter
 
+    app = make_app(database_url, tmp_path)
+
+    def forget(_sender, **_extra):
+        # The test's app context outlives each request, so `g` would carry Flask-Login's user,
+        # Flask-WTF's CSRF token and the locale from one client's request to the next: start each
+        # request with an empty `g`, as a real server does.
+        g.__dict__.clear()
+
+    request_started.connect(forget, app)
     with app.app_context():
         limiter.reset()
         yield app
         db.session.remove()
         db.engine.dispose()
+    request_started.disconnect(forget, app)
 
 
 @pytest.fixture

@@ -136,7 +136,7 @@ def write_checkpoint(store, *, force: bool = False, min_interval_seconds: int = 
     checkpoint written, or None when nothing new happened. A failure is logged, not raised: the
     business change has committed already and the next checkpoint covers it.
     """
-    head = db.session.get(AuditHead, 1)
+    head = db.session.get(AuditHead, 1, populate_existing=True)  # the row, not a stale copy
     if head is None or head.seq == 0:
         return None
     if not force and head.seq <= head.checkpoint_seq:
@@ -167,18 +167,17 @@ def write_checkpoint(store, *, force: bool = False, min_interval_seconds: int = 
 
 
 def latest_checkpoint(store, *, months_back: int = 36) -> dict | None:
-    """The newest checkpoint in the store (searching month folders backwards from now)."""
+    """The newest checkpoint in the store (searching month folders backwards from now).
+
+    Keys carry the sequence zero-padded to 12 digits, so the last key of the newest month folder
+    is the newest checkpoint: one object is read, however many were written that month.
+    """
     now = utcnow()
     year, month = now.year, now.month
     for _ in range(months_back):
-        keys = sorted(store.list_keys(f"{CHECKPOINT_PREFIX}{year:04d}-{month:02d}/"))
+        keys = list(store.list_keys(f"{CHECKPOINT_PREFIX}{year:04d}-{month:02d}/"))
         if keys:
-            best = None
-            for key in keys:
-                data = json.loads(b"".join(_iter_bytes(store.open(key))).decode())
-                if best is None or data["seq"] > best["seq"]:
-                    best = data
-            return best
+            return json.loads(b"".join(_iter_bytes(store.open(max(keys)))).decode())
         month -= 1
         if month == 0:
             year, month = year - 1, 12
@@ -217,15 +216,35 @@ class ChainReport:
 
 
 def verify_chain(store=None, *, batch: int = 20000, progress=None) -> ChainReport:
-    """Recompute the whole chain; name the first broken event. Streams, constant memory."""
+    """Recompute the whole chain; name the first broken event. Streams, constant memory.
+
+    Safe on a live system: the checkpoint and then the head row are read *before* the scan. A
+    checkpoint is written only after its events committed, and the head row moves in the same
+    transaction as the event it names, so every event they name must be in the scan; events
+    appended while the scan runs are checked too but never make the head or the checkpoint look
+    wrong (reading the head after the scan reported a false break under load).
+    """
     report = ChainReport()
+    checkpoint = None
+    if store is not None:
+        try:
+            checkpoint = latest_checkpoint(store)
+        except Exception as exc:  # the store may be down: say so, do not pass silently
+            report.fail(f"could not read the checkpoint from the object store: {exc}")
+        report.checkpoint = checkpoint
+    head = db.session.get(AuditHead, 1, populate_existing=True)
+    head_seq, head_hash = (head.seq, head.last_hash) if head is not None else (0, GENESIS_HASH)
+    watched = {head_seq, checkpoint["seq"] if checkpoint else 0}
+    seen = {0: GENESIS_HASH}  # hashes of the events the head and the checkpoint name
+
     cols = (AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_name, AuditEvent.action,
             AuditEvent.object_type, AuditEvent.object_id, AuditEvent.object_label, AuditEvent.body_id,
             AuditEvent.case_id, AuditEvent.before, AuditEvent.after, AuditEvent.prev_hash, AuditEvent.hash)
     expected_prev, expected_seq = GENESIS_HASH, 1
     sha = hashlib.sha256
-    conn = db.session.connection()
-    result = conn.execution_options(yield_per=batch).execute(select(*cols).order_by(AuditEvent.id))
+    # yield_per on the statement, not the connection: a connection option would leave the session's
+    # connection on a server-side cursor for the rest of the transaction.
+    result = db.session.execute(select(*cols).order_by(AuditEvent.id).execution_options(yield_per=batch))
     for row in result:
         (seq, at, actor_id, actor_name, action, otype, oid, label, body_id, case_id,
          before, after, prev_hash, stored_hash) = row
@@ -241,6 +260,8 @@ def verify_chain(store=None, *, batch: int = 20000, progress=None) -> ChainRepor
                          "" if case_id is None else str(case_id), before or "", after or "", prev_hash)
                 if sha(SEP.join(parts).encode("utf-8")).hexdigest() != stored_hash:
                     report.fail(f"event {seq} was altered: its content no longer matches its hash", seq)
+        if seq in watched:
+            seen[seq] = stored_hash
         expected_prev, expected_seq = stored_hash, seq + 1
         report.events += 1
         report.head_seq, report.head_hash = seq, stored_hash
@@ -248,28 +269,28 @@ def verify_chain(store=None, *, batch: int = 20000, progress=None) -> ChainRepor
             progress(report.events)
     result.close()
 
-    head = db.session.get(AuditHead, 1)
-    if head is not None and report.ok:
-        if head.seq != report.head_seq:
-            report.fail(f"the chain head says {head.seq} events but {report.head_seq} are present",
-                        report.head_seq + 1)
-        elif head.last_hash != report.head_hash:
-            report.fail("the chain head hash differs from the last event's hash", report.head_seq)
-    if store is not None:
-        try:
-            cp = latest_checkpoint(store)
-        except Exception as exc:  # the store may be down: say so, do not pass silently
-            report.fail(f"could not read the checkpoint from the object store: {exc}")
-            cp = None
-        report.checkpoint = cp
-        if cp is not None and report.ok:
-            if cp["seq"] > report.head_seq:
-                report.fail(
-                    f"events {report.head_seq + 1}–{cp['seq']} were deleted: the checkpoint of "
-                    f"{cp['written_at']} records event {cp['seq']}", report.head_seq + 1)
-            else:
-                stored = db.session.get(AuditEvent, cp["seq"])
-                if stored is None or stored.hash != cp["hash"]:
-                    report.fail(f"event {cp['seq']} differs from the checkpoint written at {cp['written_at']}",
-                                cp["seq"])
+    if not report.ok:
+        return report
+    if head is None:
+        if report.events:
+            report.fail("the chain head row (audit_head) is missing", report.head_seq)
+    elif report.head_seq < head_seq:
+        report.fail(f"the chain head says {head_seq} events but {report.head_seq} are present",
+                    report.head_seq + 1)
+    elif seen.get(head_seq) != head_hash:
+        report.fail(f"the chain head hash differs from the hash of event {head_seq}", head_seq)
+    elif report.head_seq > head_seq:
+        # Appended while we scanned: the head row must have moved on to cover them by now.
+        moved = db.session.get(AuditHead, 1, populate_existing=True)
+        if moved.seq < report.head_seq:
+            report.fail(f"events {head_seq + 1}–{report.head_seq} lie beyond the chain head "
+                        f"(which says {moved.seq})", head_seq + 1)
+    if checkpoint is not None and report.ok:
+        if checkpoint["seq"] > report.head_seq:
+            report.fail(
+                f"events {report.head_seq + 1}–{checkpoint['seq']} were deleted: the checkpoint of "
+                f"{checkpoint['written_at']} records event {checkpoint['seq']}", report.head_seq + 1)
+        elif seen.get(checkpoint["seq"]) != checkpoint["hash"]:
+            report.fail(f"event {checkpoint['seq']} differs from the checkpoint written at "
+                        f"{checkpoint['written_at']}", checkpoint["seq"])
     return report

@@ -5,20 +5,25 @@ filing stage, from the same functions, so the two can never drift apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ..extensions import db
-from ..models import Body, BodyKind, Case, CaseCounter, CaseOfficer, Matter, PartyKind, Route, Source, Stage, User
+from ..models import (AuditEvent, Body, BodyKind, Case, CaseCounter, CaseOfficer, Matter, PartyKind, Role, Route,
+                      Source, Stage, User, UserRole)
 from ..models._types import utcnow
 from . import audit, calendar, people
 from .catalogue import delegation_in_force
 from .errors import DomainError, GateRefused, NotFound
-from .permissions import can_file_case, case_scope
+from .permissions import can_file_case, can_see_personal_data, case_scope
+from .clock import local_today
 
 CASE_FIELDS = ("number", "matter_id", "route", "source", "source_detail", "party_kind", "party_name", "village",
                "place_detail", "summary", "act_began_on", "act_ended_on", "discovered_on", "filed_on",
@@ -107,9 +112,42 @@ def filing_problems(*, body: Body, matter: Matter, route: str | None, officers: 
     return problems
 
 
+def case_filing_problems(case: Case, today: date) -> list[str]:
+    """The conditions of filing, checked again on a filed case (the gate that leaves the filing stage).
+
+    Officers are judged on the filing date; a date in the future is judged against `today`.
+    """
+    from flask import current_app
+
+    return filing_problems(
+        body=case.body, matter=case.matter, route=case.route, officers=[o.user for o in case.active_officers],
+        filed_on=case.filed_on, act_began_on=case.act_began_on, act_ended_on=case.act_ended_on,
+        discovered_on=case.discovered_on, today=max(today, case.filed_on),
+        limitation_years=current_app.config.get("LIMITATION_YEARS", 2))
+
+
+def approval_unmet(case: Case, *, today: date | None = None) -> list[str]:
+    """What would stop the head's filing approval: every condition of leaving filing but the approval itself."""
+    from . import workflow
+
+    return workflow.unmet(case, Stage.INVESTIGATION, today=today, skip=(workflow.filing_approved,))
+
+
 def route_label(route: str | None) -> str:
     return {Route.PLANNING.value: _("planning (城乡规划法 art. 65)"),
             Route.LAND.value: _("land (土地管理法 art. 78)")}.get(route or "", _("none"))
+
+
+def source_label(source: str) -> str:
+    return {Source.GRID_PATROL.value: _("Grid patrol (网格巡查)"), Source.COMPLAINT.value: _("Complaint (投诉举报)"),
+            Source.TRANSFER.value: _("Transfer (移送)"), Source.INSPECTION.value: _("Found in inspection (检查发现)"),
+            Source.SUPERIOR.value: _("Assigned by a superior (上级交办)"),
+            Source.OTHER.value: _("Other")}.get(source, source)
+
+
+def party_kind_label(kind: str) -> str:
+    return {PartyKind.PERSON.value: _("Natural person"),
+            PartyKind.ORGANISATION.value: _("Organisation")}.get(kind, kind)
 
 
 # --- case numbers -----------------------------------------------------------------------
@@ -150,7 +188,7 @@ def file_case(*, actor: User, body: Body, matter: Matter, route: str | None, sou
               act_ended_on: date | None, discovered_on: date, filed_on: date, officer_ids: list[int],
               lead_officer_id: int | None = None, today: date | None = None, limitation_years: int = 2) -> Case:
     """File a case (立案). It waits in the filing stage for the head's approval."""
-    today = today or date.today()
+    today = today or local_today()
     if not can_file_case(actor, body.id):
         from .errors import PermissionDenied
         raise PermissionDenied(_("Only an officer of %(body)s can file its cases.", body=body.name))
@@ -231,7 +269,7 @@ def assign_officer(case: Case, user: User, *, actor: User, today: date | None = 
     if not can_edit_case(actor, case):
         from .errors import PermissionDenied
         raise PermissionDenied(_("You cannot change the officers of this case."))
-    today = today or date.today()
+    today = today or local_today()
     if any(o.user_id == user.id for o in case.active_officers):
         raise DomainError(_("%(name)s is on the case already.", name=user.name))
     problem = people.certificate_problem(user, today, category=case.matter.enforcement_category, body=case.body)
@@ -240,6 +278,7 @@ def assign_officer(case: Case, user: User, *, actor: User, today: date | None = 
     if user.body_id != case.body_id:
         raise GateRefused([_("%(name)s is not an officer of %(body)s.", name=user.name, body=case.body.name)])
     case.officers.append(CaseOfficer(user_id=user.id, lead=False))
+    case.updated_at = utcnow()  # a change of officers is a change of the case: its version moves
     db.session.flush()
     audit.record("case.officer_assigned", "case", case.id, case_label(case), actor=actor,
                  after={"officer": user.name}, body_id=case.body_id, case_id=case.id)
@@ -256,6 +295,7 @@ def remove_officer(case: Case, user: User, *, actor: User, reason: str) -> None:
     if row is None:
         raise DomainError(_("%(name)s is not on the case.", name=user.name))
     row.removed_at = utcnow()
+    case.updated_at = row.removed_at  # a change of officers is a change of the case: its version moves
     audit.record("case.officer_removed", "case", case.id, case_label(case), actor=actor,
                  before={"officer": user.name}, after={"reason": reason}, body_id=case.body_id, case_id=case.id)
 
@@ -305,18 +345,28 @@ def case_query(user: User, flt: CaseFilter, *, today: date | None = None):
         query = query.where(exists().where(and_(CaseOfficer.case_id == Case.id, CaseOfficer.user_id == flt.officer_id,
                                                 CaseOfficer.removed_at.is_(None))))
     if flt.overdue:
-        query = query.where(Case.stage.in_(OPEN_STAGES), Case.decision_due_on < (today or date.today()))
+        query = query.where(Case.stage.in_(OPEN_STAGES), Case.decision_due_on < (today or local_today()))
     if flt.q:
         like = f"%{flt.q.strip()}%"
         query = query.where(Case.number.like(like) | Case.party_name.like(like) | Case.village.like(like))
     return query.order_by(Case.id.desc())
 
 
+# What a list row shows, loaded in two queries per page whatever its length (no N+1): the
+# matter by join, the officers and their users in one IN query; the officers' roles and
+# certificates are not needed for a row and stay unloaded.
+LIST_LOAD_OPTIONS = (
+    joinedload(Case.matter, innerjoin=True),
+    selectinload(Case.officers).joinedload(CaseOfficer.user).options(lazyload(User.role_rows),
+                                                                      lazyload(User.certificates)),
+)
+
+
 def list_cases(user: User, flt: CaseFilter, *, page: int = 1, per_page: int = 25, today: date | None = None):
     """One page of cases and whether there is a next one (no COUNT(*) over 100,000 rows)."""
     page = max(page, 1)
-    rows = list(db.session.scalars(case_query(user, flt, today=today).limit(per_page + 1)
-                                   .offset((page - 1) * per_page)))
+    query = case_query(user, flt, today=today).options(*LIST_LOAD_OPTIONS)
+    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
     return rows[:per_page], len(rows) > per_page
 
 
@@ -326,4 +376,182 @@ def count_cases(user: User, flt: CaseFilter, *, today: date | None = None) -> in
 
 
 def is_overdue(case: Case, today: date | None = None) -> bool:
-    return case.stage in OPEN_STAGES and case.decision_due_on < (today or date.today())
+    return case.stage in OPEN_STAGES and case.decision_due_on < (today or local_today())
+
+
+def days_to_decision(case: Case, today: date | None = None) -> int | None:
+    """Days left until the 90-day decision limit (negative: overdue); None once the case is past deciding."""
+    if case.stage not in OPEN_STAGES:
+        return None
+    return (case.decision_due_on - (today or local_today())).days
+
+
+def lead_officer(case: Case) -> User | None:
+    """The lead officer (主办人) among those still on the case; the first of them if the lead left."""
+    active = case.active_officers
+    row = next((o for o in active if o.lead), None) or (active[0] if active else None)
+    return row.user if row else None
+
+
+def officers_of(body_ids, *, active_only: bool = True) -> list[User]:
+    """Users holding the officer role in the given bodies (auxiliary staff excluded), by name.
+
+    `active_only=False` keeps deactivated officers, so old cases can still be found by them.
+    """
+    body_ids = list(body_ids)
+    if not body_ids:
+        return []
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(User.body_id.in_(body_ids), UserRole.role == Role.OFFICER.value, User.auxiliary.is_(False))
+             .order_by(User.name, User.id))
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+# --- personal data ------------------------------------------------------------------------
+
+def mask_id_number(value: str | None) -> str:
+    """Keep the first and last four characters: 110101199001011234 -> 1101**********1234."""
+    value = (value or "").strip()
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """Keep the first three and last four digits: 13800138000 -> 138****8000."""
+    value = (value or "").strip()
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_address(value: str | None) -> str:
+    """A home address is hidden whole: the case's village is the place that may be shown."""
+    return "****" if (value or "").strip() else ""
+
+
+@dataclass(frozen=True)
+class PartyContact:
+    """The party's personal data as a given user may see it."""
+
+    id_number: str
+    phone: str
+    address: str
+    masked: bool
+
+
+def party_contact(case: Case, user) -> PartyContact:
+    """ID number, phone and address in full for those who need them (can_see_personal_data), masked otherwise."""
+    if can_see_personal_data(user, case):
+        return PartyContact(case.party_id_number, case.party_phone, case.party_address, masked=False)
+    return PartyContact(mask_id_number(case.party_id_number), mask_phone(case.party_phone),
+                        mask_address(case.party_address), masked=True)
+
+
+# --- the case's timeline --------------------------------------------------------------------
+
+# Readable names of audit actions on a case. Later modules add theirs here (lazy: read at render time).
+EVENT_LABELS: dict[str, object] = {
+    "case.filed": _l("Case filed (立案)"),
+    "case.filing_approved": _l("Filing approved (立案审批)"),
+    "case.stage_changed": _l("Stage changed"),
+    "case.officer_assigned": _l("Officer assigned"),
+    "case.officer_removed": _l("Officer taken off the case"),
+    "case.marked_complex": _l("Marked complex"),
+}
+
+FIELD_LABELS: dict[str, object] = {
+    "number": _l("Case number"), "stage": _l("Stage"), "route": _l("Legal route"), "source": _l("Source"),
+    "source_detail": _l("Source detail"), "party_kind": _l("Party kind"), "party_name": _l("Party"),
+    "village": _l("Village"), "place_detail": _l("Place"), "summary": _l("Summary"),
+    "act_began_on": _l("Act began on"), "act_ended_on": _l("Act ended on"), "discovered_on": _l("Discovered on"),
+    "filed_on": _l("Filed on"), "decision_due_on": _l("Decision due"), "complex_reason": _l("Why complex"),
+    "officers": _l("Officers"), "officer": _l("Officer"), "reason": _l("Reason"),
+    "filing_approved_by": _l("Approved by"), "personal_data": _l("Personal data recorded"),
+    # personal data is named (as recorded), never valued
+    "party_id_number": _l("ID number"), "party_phone": _l("Phone"), "party_address": _l("Address"),
+}
+# The filing event snapshots the whole case; the timeline names only what a reader scans for.
+_SHOWN_ON_FILING = ("number", "route", "source", "village", "filed_on", "decision_due_on", "officers",
+                    "personal_data")
+_PERSONAL_MARKERS = ("id_number", "phone", "address")
+
+
+@dataclass
+class Change:
+    """One field of an event in words: its label, the value before and after (None: none)."""
+
+    label: str
+    before: str | None
+    after: str | None
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    actor: str
+    action: str
+    label: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def _is_personal(key: str) -> bool:
+    return key in PERSONAL_FIELDS or any(marker in key for marker in _PERSONAL_MARKERS)
+
+
+def _display(key: str, value) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if key == "stage":
+        from .workflow import stage_label
+        try:
+            return stage_label(value)
+        except ValueError:
+            return str(value)
+    if key == "route":
+        return route_label(value)
+    if key == "source":
+        return source_label(value)
+    if key == "party_kind":
+        return party_kind_label(value)
+    if key == "personal_data":
+        return "、".join(str(FIELD_LABELS.get(f, f)) for f in value if f in PERSONAL_FIELDS) or None
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return None  # nested snapshots are for the audit record, not the timeline
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def describe_event(event: AuditEvent) -> TimelineEntry:
+    """An audit event in words: its label and the before→after of each field, personal data never valued."""
+    before = json.loads(event.before) if event.before else {}
+    after = json.loads(event.after) if event.after else {}
+    if not isinstance(before, dict):
+        before = {}
+    if not isinstance(after, dict):
+        after = {}
+    keys = list(dict.fromkeys([*before, *after]))
+    if event.action == "case.filed":
+        keys = [k for k in _SHOWN_ON_FILING if k in after]
+    changes = []
+    for key in keys:
+        if _is_personal(key) or key.endswith("_id") or key == "id":
+            continue
+        old, new = _display(key, before.get(key)), _display(key, after.get(key))
+        if old is None and new is None:
+            continue
+        changes.append(Change(str(FIELD_LABELS.get(key, key.replace("_", " "))), old, new))
+    label = EVENT_LABELS.get(event.action)
+    return TimelineEntry(at=event.at, actor=event.actor_name or _("system"), action=event.action,
+                         label=str(label) if label is not None else event.action, changes=changes)
+
+
+def case_timeline(case: Case) -> list[TimelineEntry]:
+    """Everything that happened to the case, newest first."""
+    return [describe_event(e) for e in reversed(audit.events_for_case(case.id))]

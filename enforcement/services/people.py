@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, select
 
 from ..extensions import db
 from ..models import ApiToken, Body, BodyKind, Certificate, CertificateStatus, Role, User, UserRole
@@ -87,6 +87,36 @@ def validate_case_number_pattern(pattern: str) -> None:
         raise DomainError(_("The case number pattern is not valid: %(error)s", error=str(exc))) from exc
 
 
+def case_number_example(pattern: str, short_name: str, *, year: int, seq: int = 1) -> str:
+    """The case number `pattern` gives for one sequence number, e.g. 永平罚〔2026〕12号 (shown on the body form)."""
+    validate_case_number_pattern(pattern)
+    return pattern.format(short=short_name, year=year, seq=seq)
+
+
+def next_case_seq(body: Body, year: int) -> int:
+    """The sequence number the body's next case of `year` would get (for the example; not reserved)."""
+    from ..models.case import CaseCounter
+
+    last = db.session.scalar(select(CaseCounter.last_seq).where(CaseCounter.body_id == body.id,
+                                                                CaseCounter.year == year))
+    return (last or 0) + 1
+
+
+def get_body(body_id: int) -> Body:
+    body = db.session.get(Body, body_id)
+    if body is None:
+        raise NotFound(_("No such body."))
+    return body
+
+
+def bodies_in(body_ids) -> list[Body]:
+    """The bodies with these ids, by name (active first)."""
+    if not body_ids:
+        return []
+    return list(db.session.scalars(select(Body).where(Body.id.in_(body_ids))
+                                   .order_by(Body.active.desc(), Body.name)))
+
+
 def create_body(*, actor, name: str, short_name: str, area: str, kind: str = BodyKind.TOWN.value,
                 parent_id: int | None = None, **extra) -> Body:
     if db.session.scalar(select(Body.id).where(Body.name == name)):
@@ -106,6 +136,11 @@ def update_body(body: Body, *, actor, **changes) -> Body:
     before = audit.snapshot(body, BODY_FIELDS)
     if "case_number_pattern" in changes:
         validate_case_number_pattern(changes["case_number_pattern"])
+    if "name" in changes and changes["name"] != body.name and db.session.scalar(
+            select(Body.id).where(Body.name == changes["name"], Body.id != body.id)):
+        raise Conflict(_("A body named %(name)s exists already.", name=changes["name"]))
+    if "kind" in changes and changes["kind"] not in {k.value for k in BodyKind}:
+        raise DomainError(_("Unknown kind of body."))
     if changes.get("parent_id") is not None:
         from .permissions import descendant_body_ids
         if changes["parent_id"] in descendant_body_ids(body.id):
@@ -166,6 +201,10 @@ def update_user(user: User, *, actor, roles=None, **changes) -> User:
         setattr(user, key, value or None if key in {"legal_qualification_no", "legal_adviser_appointment"} else value)
     if roles is not None:
         wanted = _check_roles(roles)
+        if (actor is not None and actor.id == user.id and Role.ADMIN.value in user.roles
+                and Role.ADMIN.value not in wanted):
+            # Nobody locks themselves (and possibly everyone) out of the master data.
+            raise DomainError(_("You cannot remove your own admin role; ask another admin."))
         if wanted != user.roles:
             user.role_rows = [UserRole(role=r) for r in sorted(wanted)]
             user.session_version += 1  # fresh session with the new rights
@@ -201,6 +240,26 @@ def reactivate_user(user: User, *, actor) -> None:
     user.deactivated_at = None
     audit.record("user.reactivated", "user", user.id, user.name, actor=actor,
                  before={"active": False}, after={"active": True}, body_id=user.body_id)
+
+
+def users_query(body_ids, *, body_id: int | None = None, role: str | None = None,
+                active: bool | None = None) -> Select:
+    """Users of the given bodies, active first, by name; optionally filtered."""
+    query = select(User).where(User.body_id.in_(body_ids or [-1]))
+    if body_id is not None:
+        query = query.where(User.body_id == body_id)
+    if role:
+        query = query.where(exists().where(UserRole.user_id == User.id, UserRole.role == role))
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    return query.order_by(User.active.desc(), User.name, User.id)
+
+
+def find_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise NotFound(_("No user named %(username)s.", username=username))
+    return user
 
 
 # --- certificates ---------------------------------------------------------------------
@@ -283,6 +342,73 @@ def certificate_problem(user: User, on: date, *, category: str | None = None, bo
              body=body.name if body else "")
 
 
+# Certificates that run out within this many days are flagged so a renewal is applied for in time.
+EXPIRING_DAYS = 60
+
+CERTIFICATE_STATES = ("valid", "expiring", "expired", "not_yet_valid", "suspended", "revoked")
+
+
+def certificate_state(cert: Certificate, on: date) -> str:
+    """One line of the ledger as of `on`: suspended, revoked, expired, not_yet_valid, expiring or valid."""
+    if cert.status != CertificateStatus.VALID.value:
+        return cert.status
+    if cert.valid_until < on:
+        return "expired"
+    if cert.valid_from > on:
+        return "not_yet_valid"
+    if cert.valid_until <= on + timedelta(days=EXPIRING_DAYS):
+        return "expiring"
+    return "valid"
+
+
+def certificate_badge(user: User, on: date) -> str:
+    """The user's certificate status in one word for lists: valid, expiring, expired, suspended, revoked,
+    not_yet_valid or none. Uses the same certificate_for() as the gates, so a list never says valid
+    where a gate would refuse (category and area aside: those depend on the case)."""
+    if not user.certificates:
+        return "none"
+    usable = certificate_for(user, on)
+    if usable is not None:
+        return "expiring" if certificate_state(usable, on) == "expiring" else "valid"
+    states = {certificate_state(c, on) for c in user.certificates}
+    for state in ("not_yet_valid", "expired", "suspended", "revoked"):
+        if state in states:
+            return state
+    return "none"  # pragma: no cover - every state is covered above
+
+
+def certificates_query(body_ids, *, on: date, state: str | None = None, user_id: int | None = None) -> Select:
+    """The ledger of the users of the given bodies, soonest expiry first; `state` as in certificate_state
+    ('valid' includes 'expiring')."""
+    query = (select(Certificate).join(User, Certificate.user_id == User.id)
+             .where(User.body_id.in_(body_ids or [-1])))
+    if user_id is not None:
+        query = query.where(Certificate.user_id == user_id)
+    is_valid = Certificate.status == CertificateStatus.VALID.value
+    soon = on + timedelta(days=EXPIRING_DAYS)
+    if state == "valid":
+        query = query.where(is_valid, Certificate.valid_from <= on, Certificate.valid_until >= on)
+    elif state == "expiring":
+        query = query.where(is_valid, Certificate.valid_from <= on, Certificate.valid_until >= on,
+                            Certificate.valid_until <= soon)
+    elif state == "expired":
+        query = query.where(is_valid, Certificate.valid_until < on)
+    elif state == "not_yet_valid":
+        query = query.where(is_valid, Certificate.valid_from > on)
+    elif state in (CertificateStatus.SUSPENDED.value, CertificateStatus.REVOKED.value):
+        query = query.where(Certificate.status == state)
+    elif state:
+        raise DomainError(_("Unknown certificate state."))
+    return query.order_by(Certificate.valid_until, Certificate.id)
+
+
+def get_certificate(cert_id: int) -> Certificate:
+    cert = db.session.get(Certificate, cert_id)
+    if cert is None:
+        raise NotFound(_("No such certificate."))
+    return cert
+
+
 # --- API tokens -----------------------------------------------------------------------
 
 def token_digest(token: str) -> str:
@@ -317,6 +443,20 @@ def user_for_token(plain: str) -> User | None:
         return None
     token.last_used_at = utcnow()
     return token.user
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """The user's own tokens, newest first (revoked ones stay listed)."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def get_own_token(user: User, token_id: int) -> ApiToken:
+    """A token of this user; another user's token is 'not found' (its existence is not revealed)."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(_("No such token."))
+    return token
 
 
 def get_user(user_id: int) -> User:

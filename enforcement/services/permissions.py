@@ -92,6 +92,30 @@ def can_view_audit(user) -> bool:
     return _active(user) and user.has_role(Role.AUDITOR, Role.ADMIN)
 
 
+def master_data_scope(user) -> set[int]:
+    """Ids of the bodies whose master data (people, certificates, catalogue) the user may read.
+
+    Everyone reads their own body's; auditors and admins also every body below it (a county
+    supervises its towns). Objects outside the scope answer 404.
+    """
+    if not _active(user):
+        return set()
+    if user.has_role(Role.AUDITOR, Role.ADMIN):
+        return descendant_body_ids(user.body_id)
+    return {user.body_id}
+
+
+def can_manage_body(user, body_id: int | None) -> bool:
+    """Admins change the master data of the bodies in their scope (never cases)."""
+    return can_manage_master_data(user) and body_id is not None and body_id in master_data_scope(user)
+
+
+def sees_events_without_body(user) -> bool:
+    """Audit events tied to no body (e.g. a failed login with an unknown name) are shown to the
+    auditors and admins of a top-level body only."""
+    return can_view_audit(user) and user.body.parent_id is None
+
+
 def require(allowed: bool, message: str = "Not allowed") -> None:
     from .errors import PermissionDenied
 

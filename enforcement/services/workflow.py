@@ -14,11 +14,13 @@ from datetime import date
 from typing import Callable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..models import Case, Stage, User
 from ..models._types import utcnow
 from . import audit
 from .errors import GateRefused, PermissionDenied
+from .clock import local_today
 
 Gate = Callable[[Case, date], list[str]]
 
@@ -38,13 +40,16 @@ _GATES: dict[tuple[Stage, Stage], list[Gate]] = defaultdict(list)
 _ALWAYS: list[Gate] = []
 
 
+_STAGE_LABELS = {
+    Stage.FILING: _l("Filing"), Stage.INVESTIGATION: _l("Investigation"), Stage.NOTICE: _l("Notice"),
+    Stage.REVIEW: _l("Legal review"), Stage.DECISION: _l("Decision"), Stage.SERVICE: _l("Service"),
+    Stage.EXECUTION: _l("Execution"), Stage.CLOSED: _l("Closed"), Stage.ARCHIVED: _l("Archived"),
+}
+
+
 def stage_label(stage: Stage | str) -> str:
-    stage = Stage(stage)
-    return {
-        Stage.FILING: _("Filing"), Stage.INVESTIGATION: _("Investigation"), Stage.NOTICE: _("Notice"),
-        Stage.REVIEW: _("Legal review"), Stage.DECISION: _("Decision"), Stage.SERVICE: _("Service"),
-        Stage.EXECUTION: _("Execution"), Stage.CLOSED: _("Closed"), Stage.ARCHIVED: _("Archived"),
-    }[stage]
+    """The stage's name in the current language (one translation looked up, not nine: lists call this per row)."""
+    return str(_STAGE_LABELS[Stage(stage)])
 
 
 def gate(source: Stage | None, target: Stage | None = None):
@@ -62,17 +67,22 @@ def next_stages(case: Case) -> tuple[Stage, ...]:
     return TRANSITIONS[Stage(case.stage)]
 
 
-def unmet(case: Case, target: Stage | str, *, today: date | None = None) -> list[str]:
-    """Every unmet condition for moving the case to `target` (empty = allowed)."""
+def unmet(case: Case, target: Stage | str, *, today: date | None = None, skip: tuple[Gate, ...] = ()) -> list[str]:
+    """Every unmet condition for moving the case to `target` (empty = allowed).
+
+    `skip` leaves out gates that the caller's own step satisfies (the head's approval of a
+    filing is the step that meets `filing_approved`), so a screen can show the rest beforehand.
+    """
     target = Stage(target)
-    today = today or date.today()
+    today = today or local_today()
     current = Stage(case.stage)
     if target not in TRANSITIONS[current]:
         return [_("A case in %(current)s cannot move to %(target)s.", current=stage_label(current),
                   target=stage_label(target))]
     problems: list[str] = []
     for fn in [*_ALWAYS, *_GATES[(current, target)]]:
-        problems.extend(fn(case, today))
+        if fn not in skip:
+            problems.extend(fn(case, today))
     return problems
 
 
@@ -97,21 +107,19 @@ def advance(case: Case, target: Stage | str, *, actor: User, today: date | None 
 # --- the gates this module knows -------------------------------------------------------------
 
 @gate(Stage.FILING, Stage.INVESTIGATION)
-def _filing_conditions(case: Case, today: date) -> list[str]:
-    """立案: the head's approval, two certified officers on the filing date, limitation, competence."""
-    from flask import current_app
-
-    from .cases import filing_problems
-
-    problems = []
+def filing_approved(case: Case, today: date) -> list[str]:
+    """立案审批: the head of the body approved the filing."""
     if not case.filing_approved_by_id:
-        problems.append(_("The head of the body has not approved the filing (立案审批)."))
-    problems += filing_problems(
-        body=case.body, matter=case.matter, route=case.route, officers=[o.user for o in case.active_officers],
-        filed_on=case.filed_on, act_began_on=case.act_began_on, act_ended_on=case.act_ended_on,
-        discovered_on=case.discovered_on, today=max(today, case.filed_on),
-        limitation_years=current_app.config.get("LIMITATION_YEARS", 2))
-    return problems
+        return [_("The head of the body has not approved the filing (立案审批).")]
+    return []
+
+
+@gate(Stage.FILING, Stage.INVESTIGATION)
+def _filing_conditions(case: Case, today: date) -> list[str]:
+    """立案: two certified officers on the filing date, limitation, competence."""
+    from .cases import case_filing_problems
+
+    return case_filing_problems(case, today)
 
 
 @gate(None, None)

@@ -1,7 +1,6 @@
 """The home page: what each kind of user has to do today."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -9,6 +8,7 @@ from flask_login import current_user, login_required
 from ..models import Role, Stage
 from ..services import cases as case_service
 from ..services.cases import CaseFilter
+from ..services.clock import local_today
 
 bp = Blueprint("main", __name__)
 
@@ -23,7 +23,7 @@ def index():
 @bp.route("/home")
 @login_required
 def home():
-    today = date.today()
+    today = local_today()
     panels = {}
     if current_user.has_role(Role.HEAD):
         panels["awaiting_approval"] = case_service.list_cases(

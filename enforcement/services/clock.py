@@ -1,0 +1,18 @@
+"""Today's date where the law is applied (Beijing time), whatever the server's own time zone.
+
+A server running on UTC would otherwise think a filing entered before 08:00 Beijing time is
+dated in the future, and count deadlines a day late in the evening.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def local_today() -> date:
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
+    return datetime.now(ZoneInfo(zone)).date()
