@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Body, BodyKind, Case, Role, Stage, User
+from .models import Body, BodyKind, Case, Matter, Role, Stage, User
 from .services import audit, cases, catalogue, people, workflow
 from .services.cases import PartyData
 from .services.errors import DomainError
@@ -394,7 +394,7 @@ class Draft:
     """Everything about one demo case, decided before anything is written."""
 
     plan: Plan
-    matter: object
+    matter: Matter
     filed_on: date
     village: str
     party: PartyData
@@ -409,7 +409,7 @@ class Draft:
     moves: list[tuple[Stage, date]]
 
 
-def _draft(rng: random.Random, plan: Plan, matter, pool: list[User]) -> Draft:
+def _draft(rng: random.Random, plan: Plan, matter: Matter, pool: list[User]) -> Draft:
     filed = max(STORY_END - timedelta(days=rng.randint(*plan.filed_ago)), STORY_START)
     village = rng.choice(VILLAGES)
     party = _party(rng, plan, village)

@@ -519,7 +519,7 @@ def test_head_approves_a_filing_and_the_case_moves_to_investigation(api, make, t
     assert data["filing_approved_by"] == {"id": team["head"].id, "name": team["head"].name}
     db.session.refresh(case)
     assert case.stage == Stage.INVESTIGATION.value
-    assert api("POST", f"/cases/{case.id}/approve", team["head"]).status_code == 403  # not awaiting approval
+    assert api("POST", f"/cases/{case.id}/approve", team["head"]).status_code == 409  # approved already: a conflict, not a permission matter
 
 
 def test_approval_is_refused_when_the_filing_gate_fails_and_nothing_is_saved(api, make, team):

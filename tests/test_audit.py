@@ -6,6 +6,7 @@ database access would: by SQL, after dropping the append-only triggers.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import date
@@ -15,11 +16,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from enforcement.extensions import db
-from enforcement.models import AuditEvent, AuditHead, Role
+from enforcement.models import AuditEvent, AuditHead
 from enforcement.models.audit import GENESIS_HASH
 from enforcement.services import audit, cases, people, workflow
 from enforcement.services.audit import CHECKPOINT_PREFIX
-
+from enforcement.services.errors import DomainError
 
 # --- helpers ----------------------------------------------------------------------------------------
 
@@ -82,7 +83,7 @@ def test_events_are_numbered_without_gaps_and_each_links_to_the_previous(make):
                               .order_by(AuditEvent.id)).all()
     assert [r.id for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0].prev_hash == GENESIS_HASH
-    for before, after in zip(rows, rows[1:]):
+    for before, after in itertools.pairwise(rows):
         assert after.prev_hash == before.hash
     assert len({r.hash for r in rows}) == len(rows)
 
@@ -107,7 +108,7 @@ def test_an_empty_chain_verifies(app, store):
 def test_a_refused_change_leaves_no_event(make):
     team = make.team()
     seq = head().seq
-    with pytest.raises(Exception):
+    with pytest.raises(DomainError):
         people.deactivate_user(team["admin"], actor=team["admin"], reason="自己")
     db.session.rollback()
     assert head().seq == seq == event_count()

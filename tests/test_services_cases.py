@@ -20,7 +20,12 @@ from enforcement.extensions import db
 from enforcement.models import AuditEvent, Case, Role, Stage
 from enforcement.services import cases, people, workflow
 from enforcement.services.cases import CaseFilter, PartyData
-from enforcement.services.errors import GateRefused, NotFound, PermissionDenied
+from enforcement.services.errors import (
+    DomainError,
+    GateRefused,
+    NotFound,
+    PermissionDenied,
+)
 
 FILED = date(2026, 3, 10)
 TODAY = date(2026, 3, 12)
@@ -458,6 +463,15 @@ def test_case_list_searches_number_party_and_village(listed):
     assert ids(officer, q="没有这个人") == set()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG in services/cases.py case_query: q goes into LIKE unescaped, so '%' and '_' are wildcards and "
+    "match every case"))
+def test_case_list_search_treats_percent_and_underscore_as_text(listed):
+    officer = listed["team"]["officer"]
+    assert ids(officer, q="%") == set()
+    assert ids(officer, q="_") == set()
+
+
 def test_case_list_filters_combine(listed):
     officer = listed["team"]["officer"]
     assert ids(officer, stage="filing", matter_id=listed["other_matter"].id, officer_id=listed["third"].id) == {
@@ -503,7 +517,7 @@ def test_only_case_officers_or_the_head_change_the_officers(make, team):
 
 def test_removing_an_officer_needs_a_reason_and_is_audited(make, team):
     case = make.case(team, approve=True)
-    with pytest.raises(Exception):
+    with pytest.raises(DomainError):
         cases.remove_officer(case, team["officer2"], actor=team["head"], reason=" ")
     cases.remove_officer(case, team["officer2"], actor=team["head"], reason="与当事人有利害关系，回避")
     db.session.commit()

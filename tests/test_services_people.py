@@ -364,3 +364,34 @@ def test_api_token_needs_a_unique_name(make):
     with pytest.raises(Conflict):
         people.create_api_token(user, actor=user, name="手机")
     assert db.session.scalar(select(ApiToken.id).where(ApiToken.name == "  ")) is None
+
+
+# --- bodies: case numbers must stay unique across bodies ----------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG in services/people.py: create_body/update_body accept a short name another body uses; with the "
+    "default pattern both bodies then number their first case 同名罚〔2026〕1号 and the second filing fails "
+    "on the unique cases.number with an IntegrityError (a 500 on the screen)"))
+def test_two_bodies_cannot_share_a_short_name_because_their_case_numbers_would_collide(make):
+    first = make.body(short_name="同名")
+    with pytest.raises(Conflict):
+        people.create_body(actor=None, name="另一个同名镇人民政府", short_name="同名", area="另一个同名镇")
+    db.session.rollback()
+    second = make.body(short_name="别名")
+    with pytest.raises(Conflict):
+        people.update_body(second, actor=None, short_name=first.short_name)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG in services/people.py: validate_case_number_pattern accepts a pattern without {short}, so two "
+    "bodies with such a pattern generate the same case numbers (IntegrityError on cases.number)"))
+def test_case_number_pattern_must_name_the_body(app):
+    with pytest.raises(DomainError):
+        people.validate_case_number_pattern("罚〔{year}〕{seq}号")
+
+
+def test_case_number_pattern_needs_year_and_sequence_and_must_be_valid(app):
+    for pattern in ("{short}罚〔{year}〕号", "{short}罚{seq}号", "{short}罚〔{year}〕{seq}号{unknown}", "{short}{year}{seq:q}"):
+        with pytest.raises(DomainError):
+            people.validate_case_number_pattern(pattern)
+    people.validate_case_number_pattern("{short}罚〔{year}〕{seq:03d}号")

@@ -85,6 +85,18 @@ def filing_data(team, matter, **overrides) -> dict:
     return data
 
 
+def officer_boxes(page: str) -> dict[str, tuple[str, bool]]:
+    """The officer checkboxes of the filing form: value -> (label, ticked)."""
+    checklist = re.search(r'<ul class="checklist" id="officers">(.*?)</ul>', page, re.S)
+    assert checklist, "the officers are a list of checkboxes with the id officers"
+    boxes = {}
+    for attrs, label in re.findall(r'<label class="choice"><input ([^>]*)>\s*([^<]*)</label>', checklist.group(1)):
+        assert 'type="checkbox"' in attrs and 'name="officers"' in attrs, attrs
+        value = re.search(r'value="(\d+)"', attrs).group(1)
+        boxes[value] = (label.strip(), re.search(r"\bchecked\b", attrs) is not None)
+    return boxes
+
+
 def post_filing(client, data: dict):
     data = {**data, "csrf_token": token_for(client, "/cases/new")}
     return client.post("/cases/new", data=data)
@@ -315,8 +327,16 @@ def test_filing_form_lists_the_bodys_active_matters_and_officers_only(make, team
     options = set(re.findall(r"<option[^>]*>([^<]*)</option>", page))
     assert f"{mine.code} {mine.name}" in options
     assert f"{retired.code} {retired.name}" not in options and f"{foreign.code} {foreign.name}" not in options
-    assert team["officer2"].name in options
+    assert team["officer2"].name in options  # the lead officer is still a select
     assert "离职人员" not in options and team["head"].name not in options
+    # The officers are checkboxes (no Ctrl-click on a phone), the filing officer ticked by default.
+    boxes = officer_boxes(page)
+    labels = {label for label, _ in boxes.values()}
+    assert team["officer2"].name in labels and team["officer"].name in labels
+    assert "离职人员" not in labels and team["head"].name not in labels
+    assert boxes[str(team["officer"].id)][1] and not boxes[str(team["officer2"].id)][1]
+    assert "<select multiple" not in page and "Hold Ctrl" not in page
+    assert not re.search(r'<input[^>]*name="officers"[^>]*required', page)  # one box needed, not every box
     assert "城乡规划法 art. 65" in page and "土地管理法 art. 78" in page
     assert f'value="{TODAY.isoformat()}"' in page  # filed on: today by default
 
@@ -368,6 +388,8 @@ def test_filing_refusal_lists_the_unmet_condition_on_the_form(make, team, as_use
     for words in expected:
         assert words in unmet.group(1)
     assert 'value="李四"' in page  # what was typed is kept
+    ticked = {value for value, (_, checked) in officer_boxes(page).items() if checked}
+    assert ticked == set(data["officers"])  # and so are the officers ticked, no more, no fewer
     assert db.session.scalar(select(Case.id)) is None
 
 
@@ -382,8 +404,13 @@ def test_filing_field_errors_appear_beside_the_fields(make, team, as_user):
                               ("summary", "Describe the facts in the summary."),
                               ("officers", "Choose the officers who handle the case."),
                               ("party_id_number", "An ID number (身份证号码) has 18 characters")):
-        block = re.search(rf'<div class="field\s+has-error">\s*<label for="{field_id}">.*?</div>', page, re.S)
+        # A field's label, or a group's heading (the officer checkboxes), then the error beside it.
+        block = re.search(rf'<div class="field\s+has-error"[^>]*>\s*'
+                          rf'(?:<label for="{field_id}">|<span class="label" id="{field_id}-label">).*?</div>',
+                          page, re.S)
         assert block and message in block.group(0), field_id
+    # No officer was ticked, so none is ticked again (not even the filing officer, the default of a new form).
+    assert not any(checked for _, checked in officer_boxes(page).values())
     assert db.session.scalar(select(Case.id)) is None
 
 

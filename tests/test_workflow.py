@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from enforcement.extensions import db
 from enforcement.models import AuditEvent, Role, Stage
 from enforcement.services import cases, people, workflow
-from enforcement.services.errors import GateRefused, PermissionDenied
+from enforcement.services.errors import Conflict, GateRefused, PermissionDenied
 from enforcement.services.permissions import can_edit_case
 
 FILED = date(2026, 3, 10)
@@ -136,8 +136,11 @@ def test_filing_approval_by_the_head_moves_the_case_to_investigation(make, team)
 
 def test_a_filing_cannot_be_approved_twice(make, team):
     case = make.case(team, approve=True, filed_on=FILED)
-    with pytest.raises(PermissionDenied):
+    count = len(stage_events(case))
+    with pytest.raises(Conflict):
         cases.approve_filing(case, actor=team["head"], today=APPROVED)
+    db.session.rollback()
+    assert case.stage == Stage.INVESTIGATION.value and len(stage_events(case)) == count
 
 
 def test_approval_is_refused_when_an_officer_was_deactivated_after_filing(make, team):

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, IntegerField, PasswordField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice as C  # WTForms 3.3: options as SelectChoice, not tuples
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -63,11 +64,23 @@ CERT_STATUS_LABELS = {
 }
 
 
+def options(labels: dict) -> list[C]:
+    """The options of a select, in the order of a label table (value -> label)."""
+    return [C(value, label) for value, label in labels.items()]
+
+
+class GroupCheckboxInput(CheckboxInput):
+    """One checkbox of a group. A required group must not mark each box `required`: in HTML that
+    would demand every box be ticked. The field's validator checks that at least one is."""
+
+    validation_attrs = ("disabled",)
+
+
 class MultiCheckboxField(SelectMultipleField):
-    """Several choices as checkboxes (a user may hold several roles)."""
+    """Several choices as checkboxes (a user's roles, the officers of a new case)."""
 
     widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    option_widget = GroupCheckboxInput()
 
 
 def _strip(value):
@@ -82,7 +95,7 @@ class BodyForm(FlaskForm):
         DataRequired(message=_l("Enter the body's full name.")), Length(max=120)])
     short_name = StringField(_l("Short name"), filters=STRIP, validators=[
         DataRequired(message=_l("Enter the short name used in case numbers.")), Length(max=20)])
-    kind = SelectField(_l("Kind"), choices=list(BODY_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(BODY_KIND_LABELS))
     area = StringField(_l("Area (行政区域)"), filters=STRIP, validators=[
         DataRequired(message=_l("Enter the area the body covers.")), Length(max=120)])
     parent_id = SelectField(_l("Parent body"), coerce=int, validate_choice=True)
@@ -101,7 +114,7 @@ class _UserFields(FlaskForm):
         DataRequired(message=_l("Enter the person's name.")), Length(max=60)])
     body_id = SelectField(_l("Body"), coerce=int)
     unit = StringField(_l("Unit (科室/所)"), filters=STRIP, validators=[Length(max=80)])
-    roles = MultiCheckboxField(_l("Roles"), choices=list(ROLE_LABELS.items()), validators=[
+    roles = MultiCheckboxField(_l("Roles"), choices=options(ROLE_LABELS), validators=[
         DataRequired(message=_l("Choose at least one role."))])
     legal_qualification_no = StringField(_l("Legal qualification number (法律职业资格证书编号)"), filters=STRIP,
                                          validators=[Length(max=60)])
@@ -155,7 +168,7 @@ class CertificateForm(FlaskForm):
 
 
 class CertificateStatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=list(CERT_STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=options(CERT_STATUS_LABELS))
     reason = StringField(_l("Reason"), filters=STRIP, validators=[
         DataRequired(message=_l("Give the reason for the change of status.")), Length(max=200)])
 
@@ -164,13 +177,13 @@ class MatterForm(FlaskForm):
     body_id = SelectField(_l("Body"), coerce=int)
     code = StringField(_l("Code"), filters=STRIP, validators=[Length(max=40)])
     name = StringField(_l("Name of the matter"), filters=STRIP, validators=[Length(max=200)])
-    category = SelectField(_l("Kind of power"), choices=list(MATTER_CATEGORY_LABELS.items()))
+    category = SelectField(_l("Kind of power"), choices=options(MATTER_CATEGORY_LABELS))
     enforcement_category = StringField(_l("Enforcement category (执法类别) a certificate must cover"),
                                        filters=STRIP, validators=[Length(max=60)])
     legal_basis = TextAreaField(_l("Legal basis"), filters=STRIP)
     procedure = TextAreaField(_l("Procedure"), filters=STRIP)
-    route = SelectField(_l("Legal route (rural houses)"), choices=list(ROUTE_LABELS.items()))
-    power_source = SelectField(_l("Source of the power"), choices=list(POWER_SOURCE_LABELS.items()))
+    route = SelectField(_l("Legal route (rural houses)"), choices=options(ROUTE_LABELS))
+    power_source = SelectField(_l("Source of the power"), choices=options(POWER_SOURCE_LABELS))
     delegation_document = StringField(_l("Delegation document (赋权文件)"), filters=STRIP,
                                       validators=[Length(max=200)])
     delegation_published_on = DateField(_l("Delegation published on"), validators=[Optional()])
@@ -204,24 +217,24 @@ class _Filter(FlaskForm):
 
 class UserFilterForm(_Filter):
     body = SelectField(_l("Body"), coerce=int, validate_choice=False)
-    role = SelectField(_l("Role"), choices=[("", _l("All"))] + list(ROLE_LABELS.items()), validate_choice=False)
-    active = SelectField(_l("Status"), choices=[("", _l("All")), ("1", _l("Active")), ("0", _l("Deactivated"))],
+    role = SelectField(_l("Role"), choices=[C("", _l("All"))] + options(ROLE_LABELS), validate_choice=False)
+    active = SelectField(_l("Status"), choices=[C("", _l("All")), C("1", _l("Active")), C("0", _l("Deactivated"))],
                          validate_choice=False)
 
 
 class CertificateFilterForm(_Filter):
-    state = SelectField(_l("Show"), choices=[("", _l("All")), ("expired", _l("Expired")),
-                                             ("expiring", _l("Expiring within 60 days")),
-                                             ("valid", _l("Valid")), ("not_yet_valid", _l("Not yet valid")),
-                                             ("suspended", _l("Suspended")), ("revoked", _l("Revoked"))],
+    state = SelectField(_l("Show"), choices=[C("", _l("All")), C("expired", _l("Expired")),
+                                             C("expiring", _l("Expiring within 60 days")),
+                                             C("valid", _l("Valid")), C("not_yet_valid", _l("Not yet valid")),
+                                             C("suspended", _l("Suspended")), C("revoked", _l("Revoked"))],
                         validate_choice=False)
 
 
 class MatterFilterForm(_Filter):
     body = SelectField(_l("Body"), coerce=int, validate_choice=False)
-    category = SelectField(_l("Kind of power"), choices=[("", _l("All"))] + list(MATTER_CATEGORY_LABELS.items()),
+    category = SelectField(_l("Kind of power"), choices=[C("", _l("All"))] + options(MATTER_CATEGORY_LABELS),
                            validate_choice=False)
-    active = SelectField(_l("Status"), choices=[("", _l("All")), ("1", _l("Active")), ("0", _l("Inactive"))],
+    active = SelectField(_l("Status"), choices=[C("", _l("All")), C("1", _l("Active")), C("0", _l("Inactive"))],
                          validate_choice=False)
 
 

@@ -11,8 +11,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.fields.choices import SelectChoice as C  # WTForms 3.3: options as SelectChoice, not tuples
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
@@ -20,6 +20,7 @@ from wtforms.widgets import HiddenInput
 from ..models import PartyKind, Route, Source, Stage
 from ..services.cases import party_kind_label, source_label
 from ..services.workflow import stage_label
+from .admin import MultiCheckboxField
 
 # 居民身份证号码 (18 characters, the last may be X) or an old 15-digit number.
 ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
@@ -102,8 +103,9 @@ class FilingForm(FlaskForm):
     filed_on = DateField(_l("Filed on"), default=date.today,
                          validators=[InputRequired(_l("Enter the filing date."))])
 
-    officers = SelectMultipleField(_l("Officers (承办人)"), coerce=int,
-                                   validators=[DataRequired(_l("Choose the officers who handle the case."))])
+    # Checkboxes, not a multiple select: easy to tick on a phone, no Ctrl-click.
+    officers = MultiCheckboxField(_l("Officers (承办人)"), coerce=int,
+                                  validators=[DataRequired(_l("Choose the officers who handle the case."))])
     lead_officer = SelectField(_l("Lead officer (主办人)"), coerce=optional_int, validators=[Optional()])
 
     def __init__(self, *args, matters=(), officers=(), **kwargs):

@@ -253,6 +253,9 @@ def approve_filing(case: Case, *, actor: User, today: date | None = None) -> Non
     from . import workflow
 
     from .permissions import can_approve_filing
+    if case.stage != Stage.FILING.value:
+        from .errors import Conflict
+        raise Conflict(_("The filing of this case has been approved already."))
     if not can_approve_filing(actor, case):
         from .errors import PermissionDenied
         raise PermissionDenied(_("Only the head of %(body)s approves filings, and only of cases awaiting it.",
@@ -356,7 +359,7 @@ def case_query(user: User, flt: CaseFilter, *, today: date | None = None):
 # matter by join, the officers and their users in one IN query; the officers' roles and
 # certificates are not needed for a row and stay unloaded.
 LIST_LOAD_OPTIONS = (
-    joinedload(Case.matter, innerjoin=True),
+    selectinload(Case.matter),
     selectinload(Case.officers).joinedload(CaseOfficer.user).options(lazyload(User.role_rows),
                                                                       lazyload(User.certificates)),
 )

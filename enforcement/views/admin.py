@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice as C  # WTForms 3.3: options as SelectChoice, not tuples
 
 from ..extensions import db, login_manager
 from ..forms import admin as forms
@@ -91,9 +92,9 @@ def _certificate(cert_id: int) -> Certificate:
     return cert
 
 
-def _body_choices(body_ids, *, with_none: str | None = None) -> list[tuple[int, str]]:
-    choices = [(b.id, b.name) for b in people.bodies_in(body_ids) if b.active]
-    return ([(0, with_none)] if with_none is not None else []) + choices
+def _body_choices(body_ids, *, with_none: str | None = None) -> list[C]:
+    choices = [C(b.id, b.name) for b in people.bodies_in(body_ids) if b.active]
+    return ([C(0, with_none)] if with_none is not None else []) + choices
 
 
 def _manageable_body_ids() -> set[int]:
@@ -169,11 +170,11 @@ def _body_form(body: Body | None) -> forms.BodyForm:
             form.parent_id.data = current_user.body_id
         return form
     excluded = permissions.descendant_body_ids(body.id)
-    choices = [c for c in manageable if c[0] not in excluded]
+    choices = [c for c in manageable if c.value not in excluded]
     if body.parent_id is None:
-        choices.insert(0, (0, _("— none (top level) —")))
-    elif body.parent_id not in {c[0] for c in choices}:
-        choices.insert(0, (body.parent_id, body.parent.name))  # kept as is: outside the admin's scope
+        choices.insert(0, C(0, _("— none (top level) —")))
+    elif body.parent_id not in {c.value for c in choices}:
+        choices.insert(0, C(body.parent_id, body.parent.name))  # kept as is: outside the admin's scope
     form.parent_id.choices = choices
     if request.method == "GET":
         form.parent_id.data = body.parent_id or 0
@@ -236,7 +237,7 @@ def users():
     today = local_today()
     scope = _scope()
     filters = forms.UserFilterForm(request.args)
-    filters.body.choices = [(0, _("All"))] + [(b.id, b.name) for b in people.bodies_in(scope)]
+    filters.body.choices = [C(0, _("All"))] + [C(b.id, b.name) for b in people.bodies_in(scope)]
     body_id = filters.body.data if filters.body.data in scope else None
     role = filters.role.data if filters.role.data in forms.ROLE_LABELS else None
     active = {"1": True, "0": False}.get(filters.active.data or "")
@@ -274,8 +275,8 @@ def user_show(user_id: int):
 
 def _user_form_choices(form, user: User | None = None) -> None:
     choices = _body_choices(_manageable_body_ids())
-    if user is not None and user.body_id not in {c[0] for c in choices}:
-        choices.insert(0, (user.body_id, user.body.name))  # an inactive body stays selectable for its people
+    if user is not None and user.body_id not in {c.value for c in choices}:
+        choices.insert(0, C(user.body_id, user.body.name))  # an inactive body stays selectable for its people
     form.body_id.choices = choices
 
 
@@ -463,7 +464,7 @@ def certificate_status(cert_id: int):
 def matters():
     scope = _scope()
     filters = forms.MatterFilterForm(request.args)
-    filters.body.choices = [(0, _("All"))] + [(b.id, b.name) for b in people.bodies_in(scope)]
+    filters.body.choices = [C(0, _("All"))] + [C(b.id, b.name) for b in people.bodies_in(scope)]
     body_id = filters.body.data if filters.body.data in scope else None
     category = filters.category.data if filters.category.data in forms.MATTER_CATEGORY_LABELS else None
     active = {"1": True, "0": False}.get(filters.active.data or "")
@@ -521,7 +522,7 @@ def matter_edit(matter_id: int):
     matter = _matter(matter_id)
     _require_manage(matter.body_id)
     form = forms.MatterForm(obj=matter)
-    form.body_id.choices = [(matter.body_id, matter.body.name)]
+    form.body_id.choices = [C(matter.body_id, matter.body.name)]
     form.body_id.data = matter.body_id  # a matter stays with its body
     if request.method == "GET":
         form.route.data = matter.route or ""
@@ -603,8 +604,8 @@ def _events_query(filters: forms.AuditFilterForm):
 def audit():
     permissions.require(permissions.can_view_audit(current_user), _("Only auditors and admins read the audit trail."))
     filters = forms.AuditFilterForm(request.args)
-    filters.actor.choices = [(0, _("Anyone"))] + [
-        (u.id, f"{u.name} ({u.username})") for u in db.session.scalars(people.users_query(_scope()))]
+    filters.actor.choices = [C(0, _("Anyone"))] + [
+        C(u.id, f"{u.name} ({u.username})") for u in db.session.scalars(people.users_query(_scope()))]
     filters.validate()
     query = _events_query(filters)
     before = request.args.get("before", type=int)
