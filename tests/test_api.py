@@ -46,7 +46,7 @@ def api(client, spec):
     tokens: dict[int, str] = {}
 
     def call(method: str, path: str, who=None, *, check: bool = True, **kw):
-        headers = kw.pop("headers", {})
+        headers = {"Accept-Language": "en", **kw.pop("headers", {})}
         if who is not None:
             if isinstance(who, str):
                 headers.update(bearer(who))
