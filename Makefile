@@ -15,7 +15,7 @@ TRANSLATIONS := enforcement/translations
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench translations serve migrate demo clean distclean help
+.PHONY: run test bench translations messages serve migrate demo clean distclean help
 
 help:
 	@echo "make run    install, migrate, load the demo town and serve on http://$(HOST):$(PORT)"
@@ -40,6 +40,13 @@ translations: $(RUNTIME_STAMP)
 	@if find $(TRANSLATIONS) -name '*.po' 2>/dev/null | grep -q .; then \
 		$(BIN)/pybabel compile -d $(TRANSLATIONS); \
 	fi
+
+# After changing interface text: refresh messages.pot and merge it into the catalogues; then
+# translate the new (empty or fuzzy) entries in messages.po. tests/test_i18n.py checks the result.
+messages: $(RUNTIME_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh_Hans_CN --no-wrap --ignore-obsolete
 
 migrate: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade

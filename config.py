@@ -54,6 +54,10 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app. With 0 the
+    # X-Forwarded-* headers are ignored; behind one proxy set 1, or every user shares the
+    # proxy's address and the login rate limit locks them all out together.
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
     RATELIMIT_ENABLED = True
 
     CASES_PER_PAGE = _int("CASES_PER_PAGE", 25)

@@ -37,3 +37,10 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+
+
+def list_separator() -> str:
+    """What joins items of a list inside a sentence: "; " in English, "；" in Chinese."""
+    from flask_babel import gettext
+
+    return gettext("; ")

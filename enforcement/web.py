@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -66,15 +67,15 @@ def register_web(app: Flask) -> None:
             return {"error": message}, 400
         return render_template("errors/error.html", code=400, message=message), 400
 
-    for code, text in ((400, "Bad request."), (403, "You are not allowed to do this."),
-                       (404, "The page was not found."), (405, "Method not allowed."),
-                       (413, "The upload is larger than allowed."),
-                       (429, "Too many attempts. Wait a minute and try again."),
-                       (500, "Something went wrong on the server. The change was not saved.")):
+    for code, text in ((400, _l("Bad request.")), (403, _l("You are not allowed to do this.")),
+                       (404, _l("The page was not found.")), (405, _l("Method not allowed.")),
+                       (413, _l("The upload is larger than allowed.")),
+                       (429, _l("Too many attempts. Wait a minute and try again.")),
+                       (500, _l("Something went wrong on the server. The change was not saved."))):
         def handler(exc, code=code, text=text):
             if code == 500:
                 db.session.rollback()
-            message = _(text)
+            message = str(text)
             if wants_json():
                 return {"error": message}, code
             return render_template("errors/error.html", code=code, message=message), code

@@ -87,3 +87,39 @@ def test_working_days_must_be_positive(app):
 def test_add_years_keeps_the_day_and_handles_29_february(app):
     assert calendar.add_years(date(2024, 3, 1), 2) == date(2026, 3, 1)
     assert calendar.add_years(date(2024, 2, 29), 2) == date(2026, 2, 28)
+
+
+# --- the calendar running out ------------------------------------------------------------------------
+
+@pytest.fixture
+def known_until_2026(monkeypatch):
+    monkeypatch.setattr(calendar, "covers", lambda year: year <= 2026)
+
+
+def test_no_warning_before_november_when_this_year_is_known(app, known_until_2026):
+    assert calendar.coverage_warning(date(2026, 10, 31)) is None
+
+
+def test_from_november_a_missing_next_year_is_warned_about(app, known_until_2026):
+    assert "2027" in calendar.coverage_warning(date(2026, 11, 1))
+
+
+def test_a_missing_current_year_is_warned_about_all_year(app, known_until_2026):
+    assert "2028" in calendar.coverage_warning(date(2028, 3, 1))
+
+
+def test_covers_asks_the_real_calendar(app):
+    assert calendar.covers(2025) is True
+    assert calendar.covers(1990) is False
+
+
+def test_the_home_page_shows_the_calendar_warning(app, client, make, known_until_2026, monkeypatch):
+    from enforcement.views import main
+
+    monkeypatch.setattr(main, "local_today", lambda: date(2026, 11, 27))
+    user = make.user()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["lang"] = "en"
+    text = client.get("/home").get_data(as_text=True)
+    assert "does not cover 2027" in text

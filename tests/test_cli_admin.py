@@ -66,7 +66,7 @@ def test_create_body_refuses_a_bad_pattern_and_a_taken_name(runner, town):
     before = seq()
     result = run(runner, "create-body", "--name", "别镇", "--short-name", "别", "--area", "别镇", "--pattern", "{short}")
     assert result.exit_code == 1
-    assert "must contain {year} and {seq}" in result.output
+    assert "must contain {short}, {year} and {seq}" in result.output
     result = run(runner, "create-body", "--name", "永平镇人民政府", "--short-name", "永", "--area", "永平镇")
     assert result.exit_code == 1 and "exists already" in result.output
     assert seq() == before

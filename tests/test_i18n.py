@@ -45,8 +45,8 @@ ZH_PO = TRANSLATIONS / ZH_FOLDER / "LC_MESSAGES" / "messages.po"
 PERCENT_FIELD = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrs]")
 BRACE_FIELD = re.compile(r"\{\w+(?::[^{}]*)?\}")
 CJK = re.compile(r"[\u3400-\u9fff]")
-# msgids whose right translation contains no Chinese character (none so far).
-SAME_IN_CHINESE: set[str] = set()
+# msgids whose right translation contains no Chinese character: the list separator is "；".
+SAME_IN_CHINESE: set[str] = {"; "}
 
 
 # --- the compiled catalogue -------------------------------------------------------------------------

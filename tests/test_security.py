@@ -201,6 +201,27 @@ def test_the_rate_limit_applies_to_posts_only(client, officer):
     assert client.get("/login").status_code == 200
 
 
+def _eleven_attempts_from(client, officer, first: str, last: str) -> int:
+    token = csrf_token(client, "/login")
+    for _ in range(10):
+        client.post("/login", data={"username": officer.username, "password": "x-wrong-123", "csrf_token": token},
+                    headers={"X-Forwarded-For": first})
+    return client.post("/login", data={"username": officer.username, "password": PASSWORD, "csrf_token": token},
+                       headers={"X-Forwarded-For": last}).status_code
+
+
+def test_behind_a_proxy_the_rate_limit_counts_each_client_address(database_url, tmp_path, officer):
+    db.session.commit()
+    proxied = make_app(database_url, tmp_path, PROXY_COUNT=1)
+    with proxied.app_context():
+        assert _eleven_attempts_from(proxied.test_client(), officer, "10.0.0.1", "10.0.0.2") == 302
+        db.session.remove()
+
+
+def test_without_a_proxy_a_forged_forwarded_for_does_not_escape_the_limit(client, officer):
+    assert _eleven_attempts_from(client, officer, "10.0.0.1", "10.0.0.2") == 429
+
+
 # --- sessions end on the server ------------------------------------------------------------------------
 
 def test_logout_ends_the_session_on_the_server(app, client, officer):

@@ -463,9 +463,6 @@ def test_case_list_searches_number_party_and_village(listed):
     assert ids(officer, q="没有这个人") == set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG in services/cases.py case_query: q goes into LIKE unescaped, so '%' and '_' are wildcards and "
-    "match every case"))
 def test_case_list_search_treats_percent_and_underscore_as_text(listed):
     officer = listed["team"]["officer"]
     assert ids(officer, q="%") == set()

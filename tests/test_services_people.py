@@ -368,10 +368,6 @@ def test_api_token_needs_a_unique_name(make):
 
 # --- bodies: case numbers must stay unique across bodies ----------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG in services/people.py: create_body/update_body accept a short name another body uses; with the "
-    "default pattern both bodies then number their first case 同名罚〔2026〕1号 and the second filing fails "
-    "on the unique cases.number with an IntegrityError (a 500 on the screen)"))
 def test_two_bodies_cannot_share_a_short_name_because_their_case_numbers_would_collide(make):
     first = make.body(short_name="同名")
     with pytest.raises(Conflict):
@@ -382,9 +378,6 @@ def test_two_bodies_cannot_share_a_short_name_because_their_case_numbers_would_c
         people.update_body(second, actor=None, short_name=first.short_name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG in services/people.py: validate_case_number_pattern accepts a pattern without {short}, so two "
-    "bodies with such a pattern generate the same case numbers (IntegrityError on cases.number)"))
 def test_case_number_pattern_must_name_the_body(app):
     with pytest.raises(DomainError):
         people.validate_case_number_pattern("罚〔{year}〕{seq}号")

@@ -198,7 +198,7 @@ def test_a_case_number_pattern_without_the_sequence_is_refused_beside_the_field(
         "name": "无号镇人民政府", "short_name": "无号", "kind": "town", "area": "无号镇",
         "parent_id": str(team["body"].id), "case_number_pattern": "{short}罚〔{year}〕号"})
     assert response.status_code == 400
-    assert "must contain {year} and {seq}" in page_text(response)
+    assert "must contain {short}, {year} and {seq}" in page_text(response)
     assert db.session.scalar(select(Body).where(Body.name == "无号镇人民政府")) is None
 
 

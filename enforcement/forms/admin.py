@@ -110,7 +110,7 @@ class BodyForm(FlaskForm):
 
 
 class _UserFields(FlaskForm):
-    name = StringField(_l("Name"), filters=STRIP, validators=[
+    name = StringField(_l("Full name"), filters=STRIP, validators=[
         DataRequired(message=_l("Enter the person's name.")), Length(max=60)])
     body_id = SelectField(_l("Body"), coerce=int)
     unit = StringField(_l("Unit (科室/所)"), filters=STRIP, validators=[Length(max=80)])

@@ -54,3 +54,29 @@ def add_years(start: date, years: int) -> date:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February
         return start.replace(year=start.year + years, day=28)
+
+
+def covers(year: int) -> bool:
+    """Whether the working-day calendar knows `year` (probed on 1 July, mid-year)."""
+    try:
+        is_workday(date(year, 7, 1))
+    except CalendarUnknown:
+        return False
+    return True
+
+
+def coverage_warning(today: date) -> str | None:
+    """A warning while deadlines may soon fall in a year the calendar does not know.
+
+    The State Council publishes the next year's holidays in October or November; from November on,
+    a 20-working-day deadline can already reach January, so staff are told before a date is refused.
+    """
+    if not covers(today.year):
+        year = today.year
+    elif today.month >= 11 and not covers(today.year + 1):
+        year = today.year + 1
+    else:
+        return None
+    return _("The working-day calendar does not cover %(year)s: deadlines that fall in %(year)s cannot be "
+             "computed until the package chinese-calendar is updated with that year's holiday schedule.",
+             year=year)

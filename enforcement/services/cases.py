@@ -350,8 +350,10 @@ def case_query(user: User, flt: CaseFilter, *, today: date | None = None):
     if flt.overdue:
         query = query.where(Case.stage.in_(OPEN_STAGES), Case.decision_due_on < (today or local_today()))
     if flt.q:
-        like = f"%{flt.q.strip()}%"
-        query = query.where(Case.number.like(like) | Case.party_name.like(like) | Case.village.like(like))
+        needle = flt.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{needle}%"
+        query = query.where(Case.number.like(like, escape="\\") | Case.party_name.like(like, escape="\\")
+                            | Case.village.like(like, escape="\\"))
     return query.order_by(Case.id.desc())
 
 

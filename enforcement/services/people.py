@@ -79,8 +79,8 @@ def end_sessions(user: User, *, actor, reason: str = "logout") -> None:
 # --- bodies ---------------------------------------------------------------------------
 
 def validate_case_number_pattern(pattern: str) -> None:
-    if "{year}" not in pattern or "{seq" not in pattern:
-        raise DomainError(_("The case number pattern must contain {year} and {seq}."))
+    if "{short}" not in pattern or "{year}" not in pattern or "{seq" not in pattern:
+        raise DomainError(_("The case number pattern must contain {short}, {year} and {seq}."))
     try:
         pattern.format(short="X", year=2026, seq=1)
     except (KeyError, ValueError, IndexError) as exc:
@@ -117,10 +117,22 @@ def bodies_in(body_ids) -> list[Body]:
                                    .order_by(Body.active.desc(), Body.name)))
 
 
+def _check_short_name_free(short_name: str, *, body_id: int | None = None) -> None:
+    """Case numbers start with the short name, so two bodies sharing one would number alike."""
+    query = select(Body.name).where(Body.short_name == short_name)
+    if body_id is not None:
+        query = query.where(Body.id != body_id)
+    other = db.session.scalar(query)
+    if other:
+        raise Conflict(_("The short name %(short)s is used by %(body)s already; case numbers would collide.",
+                         short=short_name, body=other))
+
+
 def create_body(*, actor, name: str, short_name: str, area: str, kind: str = BodyKind.TOWN.value,
                 parent_id: int | None = None, **extra) -> Body:
     if db.session.scalar(select(Body.id).where(Body.name == name)):
         raise Conflict(_("A body named %(name)s exists already.", name=name))
+    _check_short_name_free(short_name)
     if kind not in {k.value for k in BodyKind}:
         raise DomainError(_("Unknown kind of body."))
     body = Body(name=name, short_name=short_name, area=area, kind=kind, parent_id=parent_id, **extra)
@@ -139,6 +151,8 @@ def update_body(body: Body, *, actor, **changes) -> Body:
     if "name" in changes and changes["name"] != body.name and db.session.scalar(
             select(Body.id).where(Body.name == changes["name"], Body.id != body.id)):
         raise Conflict(_("A body named %(name)s exists already.", name=changes["name"]))
+    if "short_name" in changes and changes["short_name"] != body.short_name:
+        _check_short_name_free(changes["short_name"], body_id=body.id)
     if "kind" in changes and changes["kind"] not in {k.value for k in BodyKind}:
         raise DomainError(_("Unknown kind of body."))
     if changes.get("parent_id") is not None:

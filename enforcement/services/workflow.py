@@ -21,6 +21,7 @@ from ..models._types import utcnow
 from . import audit
 from .errors import GateRefused, PermissionDenied
 from .clock import local_today
+from ..i18n import list_separator
 
 Gate = Callable[[Case, date], list[str]]
 
@@ -142,5 +143,5 @@ def _major_needs_review(case: Case, today: date) -> list[str]:
     reasons = major_reasons(case)
     if reasons:
         return [_("This is a major decision (%(reasons)s): it must pass legal review before the decision "
-                  "(行政处罚法 art. 58).", reasons="; ".join(reasons))]
+                  "(行政处罚法 art. 58).", reasons=list_separator().join(reasons))]
     return []

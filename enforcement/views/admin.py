@@ -301,8 +301,7 @@ def user_new():
             user = people.create_user(
                 actor=current_user, username=form.username.data, name=form.name.data,
                 body=people.get_body(form.body_id.data), password=form.password.data, roles=form.roles.data,
-                unit=form.unit.data or "", legal_qualification_no=form.legal_qualification_no.data,
-                legal_adviser_appointment=form.legal_adviser_appointment.data, auxiliary=form.auxiliary.data)
+                **_profile_fields(form))
         except Conflict as exc:
             form.username.errors.append(exc.message)
         except DomainError as exc:
@@ -313,6 +312,12 @@ def user_new():
             return redirect(url_for("admin.user_show", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/user_form.html", form=form, user=None), status
+
+
+def _profile_fields(form) -> dict:
+    """The user form's fields that the create and edit services take alike."""
+    return {"unit": form.unit.data or "", "legal_qualification_no": form.legal_qualification_no.data,
+            "legal_adviser_appointment": form.legal_adviser_appointment.data, "auxiliary": form.auxiliary.data}
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -328,10 +333,7 @@ def user_edit(user_id: int):
             _require_manage(form.body_id.data)
         try:
             people.update_user(user, actor=current_user, roles=form.roles.data, name=form.name.data,
-                               body_id=form.body_id.data, unit=form.unit.data or "",
-                               legal_qualification_no=form.legal_qualification_no.data,
-                               legal_adviser_appointment=form.legal_adviser_appointment.data,
-                               auxiliary=form.auxiliary.data)
+                               body_id=form.body_id.data, **_profile_fields(form))
         except DomainError as exc:
             db.session.rollback()
             user = _user(user_id)

@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..models import Role, Stage
+from ..services import calendar
 from ..services import cases as case_service
 from ..services.cases import CaseFilter
 from ..services.clock import local_today
@@ -34,4 +35,5 @@ def home():
     if current_user.has_role(Role.OFFICER, Role.HEAD, Role.AUDITOR):
         panels["overdue"] = case_service.list_cases(current_user, CaseFilter(overdue=True), per_page=10,
                                                     today=today)[0]
-    return render_template("main/home.html", panels=panels, today=today)
+    return render_template("main/home.html", panels=panels, today=today,
+                           calendar_warning=calendar.coverage_warning(today))
