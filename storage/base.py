@@ -7,23 +7,37 @@ nothing of cases or records; callers build keys from their own ids.
 Errors:
 - `StorageError` for every failure of the backend (raised ``from`` the cause);
 - `ObjectExists` (a `StorageError`) when `put()` meets a key that is taken;
-- the builtin `FileNotFoundError` for a missing object or version;
+- the builtin `FileNotFoundError` for a missing object or version, or an
+  unknown resumable upload;
 - the builtin `ValueError` for a malformed argument (key, range, metadata).
+
+Besides the one-shot `put()`, a store offers resumable uploads (`start_upload`,
+`upload_parts`, `list_parts`, `complete_upload`, `abort_upload`): an object is
+sent in numbered parts of a fixed size over as many calls as it takes, and the
+store remembers the parts it holds, so a client whose connection dropped
+resumes after the last stored part.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 #: Size of the reads used when streaming and hashing.
 CHUNK_SIZE = 1024 * 1024
 
 MAX_KEY_LENGTH = 1024
+
+#: Most parts one upload may have (the S3 limit; the local store keeps it too).
+MAX_PARTS = 10000
 
 #: Metadata key the stores use for the whole-object SHA-256; callers may not use it.
 SHA256_FIELD = "sha256"
@@ -55,6 +69,15 @@ class ObjectExists(StorageError):
     """`put()` was asked to write a key that already holds an object; nothing was written."""
 
 
+class PartConflict(ValueError):
+    """`upload_parts` met a part number the store already holds with other bytes.
+
+    Parts are write-once like objects: a part sent again with the same bytes
+    is skipped, with other bytes it is refused (the client is sending another
+    file, or other offsets). The parts before it in the same call are stored.
+    """
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """What the store knows about one stored object.
@@ -70,6 +93,22 @@ class StoredObject:
     version_id: str | None
     content_type: str | None = None
     metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    """One part of a resumable upload, as the store holds it.
+
+    `number` is 1-based; `checksum` is the base64 of the part's SHA-256 (the
+    form S3 calls ChecksumSHA256), or "" when the store does not report it
+    (SeaweedFS's ListParts does not); `etag` is the backend's token for the
+    part (S3 ETag; "" for the local store).
+    """
+
+    number: int
+    size: int
+    checksum: str
+    etag: str = ""
 
 
 def validate_key(key: str) -> str:
@@ -151,6 +190,107 @@ def validate_range(start: int, end_inclusive: int) -> None:
         raise ValueError("range bounds must be integers")
     if start < 0 or end_inclusive < start:
         raise ValueError(f"invalid byte range {start}-{end_inclusive}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def plan_parts(first_part: int, part_size: int, total_size: int, *,
+               min_part_size: int = 1, max_part_size: int | None = None
+               ) -> list[tuple[int, int]]:
+    """The ``(number, size)`` of the parts from `first_part` to the object's last one.
+
+    An object of `total_size` bytes has ``ceil(total_size / part_size)`` parts
+    (one empty part when it is empty); all are `part_size` long except the
+    last. Raises ValueError for a part size outside the limits, a first part
+    below 1, an offset beyond the object, or more than MAX_PARTS parts. An
+    offset exactly at the end gives no parts.
+    """
+    if not _is_int(first_part) or not _is_int(part_size) or not _is_int(total_size):
+        raise ValueError("first_part, part_size and total_size must be integers")
+    if part_size < max(1, min_part_size):
+        raise ValueError(f"part_size must be at least {max(1, min_part_size)} bytes")
+    if max_part_size is not None and part_size > max_part_size:
+        raise ValueError(f"part_size must be at most {max_part_size} bytes")
+    if first_part < 1:
+        raise ValueError("first_part must be at least 1")
+    if total_size < 0:
+        raise ValueError("total_size must not be negative")
+    count = max(1, -(-total_size // part_size))
+    if count > MAX_PARTS:
+        raise ValueError(f"an object of {total_size} bytes needs more than {MAX_PARTS} parts "
+                         f"of {part_size} bytes")
+    offset = (first_part - 1) * part_size
+    if offset > total_size:
+        raise ValueError(f"part {first_part} starts at {offset}, beyond the object's "
+                         f"{total_size} bytes")
+    return [(number, min(part_size, total_size - (number - 1) * part_size))
+            for number in range(first_part, count + 1)]
+
+
+def validate_part_list(parts) -> list[UploadedPart]:
+    """Return `parts` as a list when they are UploadedPart numbered 1..n in order, else ValueError."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("an upload needs at least one part")
+    for expected, part in enumerate(parts, start=1):
+        if not isinstance(part, UploadedPart):
+            raise ValueError(f"parts must be UploadedPart, not {type(part).__name__}")
+        if part.number != expected:
+            raise ValueError(f"parts must be numbered 1..{len(parts)} without gaps; "
+                             f"found {part.number} where {expected} belongs")
+    return parts
+
+
+def read_part(stream, size: int) -> bytearray:
+    """Read `size` bytes from `stream` into one buffer; fewer only when the stream ends.
+
+    Reads in pieces of at most CHUNK_SIZE and never more than `size` bytes in
+    all. Exceptions of the stream propagate unchanged; a stream that returns
+    None (non-blocking) or something other than bytes raises TypeError.
+    """
+    buffer = bytearray(size)
+    filled = 0
+    with memoryview(buffer) as view:
+        while filled < size:
+            wanted = min(CHUNK_SIZE, size - filled)
+            chunk = stream.read(wanted)
+            if chunk is None:
+                raise TypeError("source stream is non-blocking and returned no data")
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"source stream returned {type(chunk).__name__}, not bytes")
+            n = len(chunk)
+            if n == 0:
+                break
+            if n > wanted:
+                raise TypeError(f"source stream returned {n} bytes when asked for {wanted}")
+            view[filled:filled + n] = chunk
+            filled += n
+    if filled < size:
+        del buffer[filled:]
+    return buffer
+
+
+def _complete_parts_of(stream, plan: list[tuple[int, int]]) -> Iterator[tuple[int, bytearray]]:
+    """Yield ``(number, bytes)`` for each planned part the stream holds in full.
+
+    Stops at the first part the stream cannot fill (it ended early): that
+    piece is dropped, the caller resumes from it later.
+    """
+    for number, size in plan:
+        part = read_part(stream, size) if size else bytearray()
+        if len(part) < size:
+            return
+        yield number, part
+        del part  # the uploader owns it now
+
+
+def _raise_first_failure(futures: list[Future]) -> None:
+    """Raise the exception of the first finished, failed future, if any."""
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            raise future.exception()
 
 
 def media_type(content_type: str | None) -> str:
@@ -279,6 +419,13 @@ class ObjectStore:
     #: URL scheme of the backend, as accepted by `storage.store_from_url`.
     scheme: str = ""
 
+    #: Smallest and largest `part_size` that `upload_parts` accepts.
+    min_part_size: int = 1
+    max_part_size: int = 5 * 1024 * 1024 * 1024
+
+    #: Parts that `upload_parts` (and a large `put`) sends at the same time.
+    concurrency: int = 2
+
     def put(self, key: str, stream, *, content_type: str = "application/octet-stream",
             metadata: Mapping[str, str] | None = None,
             size_hint: int | None = None) -> StoredObject:
@@ -377,6 +524,231 @@ class ObjectStore:
     def ping(self) -> None:
         """Return when the store is reachable and usable; raise StorageError otherwise."""
         raise NotImplementedError
+
+    def check_setup(self) -> list[str]:
+        """Human-readable problems with how the store is set up; empty when it is fit for use.
+
+        Unlike `ping()` this never raises for an unreachable store: that is one
+        more problem in the list. The app refuses to start when the list is
+        not empty.
+        """
+        return []
+
+    # -- resumable uploads -----------------------------------------------------
+
+    def start_upload(self, key: str, *, content_type: str = "application/octet-stream",
+                     metadata: Mapping[str, str] | None = None) -> str:
+        """Begin a resumable upload of a new object under `key`; return its upload id.
+
+        Validates key, content type and metadata as `put()` does (ValueError)
+        and raises `ObjectExists` when the key already holds an object. The
+        content type and metadata are fixed now, for the object `complete_upload`
+        makes. The upload stays open, with whatever parts it holds, until it is
+        completed or aborted (or swept by `sweep_incomplete_uploads`).
+        """
+        raise NotImplementedError
+
+    def upload_parts(self, key: str, upload_id: str, stream, *, first_part: int,
+                     part_size: int, total_size: int, digest=None) -> list[UploadedPart]:
+        """Store the parts of an upload that `stream` holds; return the parts stored by this call.
+
+        `stream` (anything with ``read(n)``) holds the object's bytes from offset
+        ``(first_part - 1) * part_size`` on; the object is `total_size` bytes and
+        is cut into parts of `part_size` bytes, of which only the last (ending at
+        `total_size`) may be shorter; an empty object has one empty part. The
+        same `part_size` must be used for every call of one upload.
+
+        The calling thread reads one part at a time and hands it to
+        `concurrency` uploader threads, waiting for a free one, so memory stays
+        near ``(concurrency + 1) * part_size`` whatever the object's size. Each part travels with its SHA-256, which the store
+        verifies. `digest` (a hashlib object), when given, is updated on the
+        calling thread, in order, with the bytes of every part handed to the
+        store, i.e. after a normal return exactly with the bytes of the
+        returned parts.
+
+        At most ``total_size - offset`` bytes are read. When the stream ends
+        before `total_size` (the client's connection dropped), the trailing
+        piece shorter than its part is not stored and the call returns
+        normally with the parts before it: the client resumes from there.
+        Returns the stored parts in order (an empty list when the offset is
+        `total_size`).
+
+        Parts are write-once: a part the store already holds is not sent
+        again when the stream has the same bytes for it (it is returned as
+        stored by this call), and raises `PartConflict` (a ValueError) when
+        the bytes differ; the held part stays as it was.
+
+        Raises ValueError for bad arguments (a part size outside
+        ``min_part_size..max_part_size``, `first_part` below 1, an offset beyond
+        `total_size`, more than MAX_PARTS parts) before reading anything,
+        FileNotFoundError when the upload is unknown, StorageError (from the
+        cause) when the store fails.
+        An exception raised by the stream (the app's size limit, a disconnect)
+        propagates unchanged. In every case the parts stored before the failure
+        stay stored (see `list_parts`), and the call returns or raises only
+        once the in-flight parts have finished or were cancelled: no thread is
+        left running.
+        """
+        validate_key(key)
+        plan = plan_parts(first_part, part_size, total_size,
+                          min_part_size=self.min_part_size, max_part_size=self.max_part_size)
+        store_part, held = self._part_uploader(key, upload_id)
+        if not plan:
+            return []
+        return self._transfer_parts(_complete_parts_of(stream, plan), store_part, digest=digest,
+                                    held=held)
+
+    def _part_uploader(self, key: str, upload_id: str
+                       ) -> tuple[Callable[[int, bytearray], UploadedPart], dict[int, UploadedPart]]:
+        """A function that stores one part, and the parts the upload holds now.
+
+        The function is called on uploader threads and describes the part it
+        stored; it raises FileNotFoundError when the upload is unknown,
+        StorageError when the store fails. This is called before any byte is
+        read, so an unknown upload (FileNotFoundError) consumes no input.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def _same_part(held: UploadedPart, body) -> bool:
+        """Whether `body` is the part the store holds (by checksum, else by an MD5 ETag)."""
+        if held.size != len(body):
+            return False
+        if held.checksum:
+            return held.checksum == base64.b64encode(hashlib.sha256(body).digest()).decode()
+        return held.etag.strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+    def _transfer_parts(self, parts: Iterable[tuple[int, bytearray]],
+                        store_part: Callable[[int, bytearray], UploadedPart], *,
+                        digest=None, held: Mapping[int, UploadedPart] | None = None
+                        ) -> list[UploadedPart]:
+        """Hand ``(number, bytes)`` parts, read on this thread, to a bounded pool of uploaders.
+
+        At most `concurrency` parts are being stored while this thread reads
+        the next, which waits for a free uploader. The first failure of a part
+        stops the reading; pending parts are cancelled, running ones finish.
+        Exceptions of `parts` (the stream) propagate unchanged. A part already
+        in `held` is not sent again when its bytes are the same (PartConflict
+        when they differ).
+        """
+        futures: list[Future] = []
+        slots = threading.BoundedSemaphore(self.concurrency)
+        iterator = iter(parts)
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix=f"{self.scheme or 'store'}-part") as pool:
+            try:
+                for number, part in iterator:
+                    if digest is not None:
+                        digest.update(part)
+                    if held and number in held:
+                        if not self._same_part(held[number], part):
+                            raise PartConflict(f"part {number} is already stored with other "
+                                               "bytes; parts cannot be replaced")
+                        known: Future = Future()
+                        known.set_result(UploadedPart(
+                            number=number, size=len(part),
+                            checksum=base64.b64encode(hashlib.sha256(part).digest()).decode(),
+                            etag=held[number].etag))
+                        futures.append(known)
+                        del part
+                        continue
+                    slots.acquire()
+                    try:
+                        future = pool.submit(store_part, number, part)
+                    except BaseException:
+                        slots.release()
+                        raise
+                    future.add_done_callback(lambda _: slots.release())
+                    futures.append(future)
+                    del part  # the pool holds it until it is stored
+                    _raise_first_failure(futures)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+        # Leaving the pool waited for every part.
+        _raise_first_failure(futures)
+        return [future.result() for future in futures]
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts the store holds for this upload, ordered by number.
+
+        This is the source of truth when resuming: continue with
+        ``first_part = n + 1`` where parts 1..n are listed without a gap.
+        Raises FileNotFoundError when the upload is unknown (aborted,
+        completed, or never started, or started under another key).
+        """
+        raise NotImplementedError
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart], *,
+                        sha256: str | None = None) -> StoredObject:
+        """Join the parts into the object under `key`; return what was stored.
+
+        `parts` must be numbered 1..n in order without gaps (else ValueError);
+        each must be held by the store, with the same size and, where given,
+        the same checksum and etag (else StorageError; the upload stays open).
+        Parts the store holds beyond n are discarded.
+
+        Never overwrites: when the key holds an object, raises `ObjectExists`
+        and aborts the upload, which could never complete. The join is
+        conditional, so of two racing writers exactly one wins. A completion
+        whose answer is lost is recognised where the store allows, and an
+        upload that may have completed is never aborted.
+
+        `sha256` is the hex SHA-256 of the whole object when the caller hashed
+        every byte in one pass (the `digest` of `upload_parts`); when None (a
+        resumed upload) the store reads the completed object back to compute
+        it. The digest is recorded as `put()` records it and returned.
+        FileNotFoundError when the upload is unknown.
+        """
+        raise NotImplementedError
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Discard the upload and its parts. Idempotent: an unknown upload is fine.
+
+        An upload that has completed is left alone (aborting a completed
+        upload id destroys the object on some stores).
+        """
+        validate_key(key)
+        if not isinstance(upload_id, str):
+            raise ValueError("upload_id must be a string")
+        self._abort_upload(key, upload_id)
+
+    def _abort_upload(self, key: str, upload_id: str) -> bool:
+        """Abort one upload; True when this call aborted it, False when it was not open."""
+        raise NotImplementedError
+
+    def list_uploads(self) -> list[dict]:
+        """Open uploads, each ``{"key", "upload_id", "initiated"}`` (an aware datetime, UTC)."""
+        raise NotImplementedError
+
+    def sweep_incomplete_uploads(self, older_than_seconds: float,
+                                 keep: Iterable[str] = ()) -> list[dict]:
+        """Abort the uploads started more than `older_than_seconds` ago, except those in `keep`.
+
+        `keep` holds the upload ids a user may still resume; they are never
+        aborted, whatever their age. Uploads of a crashed worker stay open and
+        keep their parts (SeaweedFS keeps them across restarts): choose a
+        threshold well above the longest upload. Returns one
+        ``{"key", "upload_id", "initiated"}`` per aborted upload.
+        """
+        if isinstance(keep, str):
+            raise ValueError("keep must be a collection of upload ids, not one string")
+        if not isinstance(older_than_seconds, (int, float)) or older_than_seconds < 0:
+            raise ValueError("older_than_seconds must be a non-negative number")
+        kept = set(keep)
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+        aborted = []
+        for upload in self.list_uploads():
+            if upload["upload_id"] in kept or upload["initiated"] > cutoff:
+                continue
+            if self._abort_upload(upload["key"], upload["upload_id"]):
+                aborted.append(upload)
+        return aborted
 
     @property
     def object_lock(self) -> bool:

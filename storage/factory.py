@@ -24,13 +24,16 @@ _S3_OPTIONS = {
     "connect_timeout": float,
     "read_timeout": float,
     "max_attempts": int,
+    "declare_checksums": "auto-bool",
 }
-_FILE_OPTIONS = {"create": bool}
+_FILE_OPTIONS = {"create": bool, "concurrency": int}
 
 
 def _convert(name: str, value, kind):
     if not isinstance(value, str):
         return value
+    if kind == "auto-bool":  # true, false, or auto (None: the store decides)
+        return None if value.lower() == "auto" else _convert(name, value, bool)
     if kind is bool:
         lowered = value.lower()
         if lowered in _TRUE:
@@ -58,12 +61,14 @@ def store_from_url(url: str, **options) -> ObjectStore:
 
     ``file:///abs/path`` or ``file:relative/path`` (relative to the working
     directory) gives a `LocalStore`; option ``create`` (default true) makes
-    the directory.
+    the directory, ``concurrency`` (default 2) is the number of parts
+    `upload_parts` writes at once.
 
     ``s3://bucket?endpoint=...&region=...&addressing=path&access_key=...&secret_key=...
     &lock_mode=COMPLIANCE&lock_days=3650&part_size=8388608&concurrency=4`` gives an
     `S3Store`; every parameter is optional (also ``session_token``,
-    ``connect_timeout``, ``read_timeout``, ``max_attempts``). Without keys in
+    ``connect_timeout``, ``read_timeout``, ``max_attempts``, and
+    ``declare_checksums=auto|true|false``, see `storage.s3`). Without keys in
     the URL, boto3 reads the standard ``AWS_*`` environment. ``lock_mode=none``
     writes no retention of its own (a bucket default retention still applies).
 

@@ -5,9 +5,21 @@ For a single server. Layout under the root::
     <root>/<key>                          the object's bytes, mode 0444
     <root>/<dir>/.<name>.meta.json        its sidecar: sha256, size, content type, metadata
     <root>/<dir>/.tmp-*                   transient files of writes in progress
+    <root>/.uploads/<upload_id>/upload.json             an open resumable upload:
+    <root>/.uploads/<upload_id>/<nnnnn>-<sha256>.part   its key, type, metadata, start
+                                                        time, and its parts
 
-Keys never have a segment starting with a dot, so sidecars and temporary files
-cannot collide with keys.
+Keys never have a segment starting with a dot, so sidecars, temporary files and
+uploads cannot collide with keys, and `list_keys` does not show them.
+
+Resumable uploads: an upload directory appears atomically (made under a
+temporary name with its ``upload.json``, then renamed). Each part is written to
+a temporary file, fsynced and renamed to a name carrying its number and its
+SHA-256, so a half-written part is never listed and the checksum needs no
+separate record. `complete_upload` joins the parts into a temporary file,
+re-hashing each part against its name (a part changed on disk is refused), and
+commits it like `put()`; then it removes the upload directory. Aborting renames
+the directory away before deleting it.
 
 Write-once is enforced by this code, not by the filesystem (`object_lock` is
 False): the bytes go to a temporary file in the target directory, are fsynced,
@@ -20,16 +32,20 @@ same way right after; a crash between the two links leaves an object whose
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import logging
 import os
+import re
 import secrets
+import shutil
 import stat
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .base import (
@@ -39,17 +55,24 @@ from .base import (
     ObjectStore,
     StorageError,
     StoredObject,
+    UploadedPart,
     validate_content_type,
     validate_key,
     validate_metadata,
+    validate_part_list,
     validate_prefix,
     validate_range,
+    validate_sha256,
 )
 
 log = logging.getLogger(__name__)
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0o444
 _SIDECAR_SUFFIX = ".meta.json"
+_UPLOADS = ".uploads"
+_UPLOAD_RECORD = "upload.json"
+_UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
+_PART_RE = re.compile(r"(\d{5})-([0-9a-f]{64})\.part")
 
 
 class LocalStore(ObjectStore):
@@ -57,7 +80,10 @@ class LocalStore(ObjectStore):
 
     scheme = "file"
 
-    def __init__(self, root: str | os.PathLike, *, create: bool = True):
+    def __init__(self, root: str | os.PathLike, *, create: bool = True, concurrency: int = 2):
+        if not 1 <= int(concurrency) <= 64:
+            raise ValueError("concurrency must be between 1 and 64")
+        self.concurrency = int(concurrency)
         self.root = Path(root).absolute()
         if create:
             try:
@@ -147,11 +173,20 @@ class LocalStore(ObjectStore):
                             content_type=content_type, metadata=user_metadata)
 
     def _refuse_existing(self, key: str, path: Path) -> None:
-        """Raise ObjectExists when a file holds the key, StorageError when a directory does."""
-        if path.is_symlink() or path.is_file():
-            raise ObjectExists(f"object {key!r} already exists")
-        if path.exists():
+        """Raise ObjectExists when a file holds the key, StorageError when a directory does.
+
+        One lstat() decides, so a file that a racing writer links in between
+        two checks cannot be mistaken for a directory.
+        """
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as e:
+            raise StorageError(f"cannot check whether {key!r} exists") from e
+        if stat.S_ISDIR(st.st_mode):
             raise StorageError(f"cannot store {key!r}: a directory of other keys has that name")
+        raise ObjectExists(f"object {key!r} already exists")
 
     def _link_sidecar(self, meta_tmp: Path, path: Path) -> None:
         sidecar = self._sidecar(path)
@@ -205,6 +240,277 @@ class LocalStore(ObjectStore):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    # -- resumable uploads -------------------------------------------------------
+
+    @property
+    def _uploads(self) -> Path:
+        return self.root / _UPLOADS
+
+    def _upload_dir(self, upload_id) -> Path:
+        if not isinstance(upload_id, str):
+            raise ValueError("upload_id must be a string")
+        if not _UPLOAD_ID_RE.fullmatch(upload_id):
+            raise FileNotFoundError(errno.ENOENT, "no such upload", upload_id)
+        return self._uploads / upload_id
+
+    def _open_upload(self, key: str, upload_id) -> tuple[Path, dict]:
+        """The directory and record of an open upload of `key`; FileNotFoundError otherwise."""
+        directory = self._upload_dir(upload_id)
+        try:
+            with open(directory / _UPLOAD_RECORD, "rb") as f:
+                record = json.load(f)
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(errno.ENOENT, "no such upload", upload_id) from None
+        except (OSError, ValueError) as e:
+            raise StorageError(f"cannot read the record of upload {upload_id}") from e
+        if not isinstance(record, dict) or record.get("key") != key:
+            raise FileNotFoundError(errno.ENOENT, f"no such upload of {key!r}", upload_id)
+        return directory, record
+
+    def start_upload(self, key, *, content_type="application/octet-stream",
+                     metadata=None) -> str:
+        path = self._path(key)
+        validate_content_type(content_type)
+        user_metadata = validate_metadata(metadata)
+        self._refuse_existing(key, path)
+        upload_id = secrets.token_hex(16)
+        staging = self._uploads / f".tmp-{upload_id}"
+        record = {
+            "key": key,
+            "content_type": content_type,
+            "metadata": user_metadata,
+            "initiated": datetime.now(timezone.utc).isoformat(),
+        }
+        try:
+            self._uploads.mkdir(exist_ok=True)
+            staging.mkdir()
+            self._write_bytes(staging / _UPLOAD_RECORD,
+                              json.dumps(record, sort_keys=True, indent=1).encode())
+            os.rename(staging, self._uploads / upload_id)  # the upload appears whole
+            with contextlib.suppress(OSError):
+                self._fsync_dir(self._uploads)
+        except OSError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StorageError(f"cannot start an upload of {key!r}") from e
+        return upload_id
+
+    def _part_uploader(self, key, upload_id):
+        directory, _ = self._open_upload(key, upload_id)
+        held = {number: part for number, (part, _) in self._held_parts(directory, upload_id).items()}
+        return functools.partial(self._store_part, directory, upload_id), held
+
+    def _store_part(self, directory: Path, upload_id: str, number: int,
+                    body: bytearray) -> UploadedPart:
+        digest = hashlib.sha256(body)
+        final = directory / f"{number:05d}-{digest.hexdigest()}.part"
+        tmp = directory / f".tmp-{secrets.token_hex(8)}"
+        try:
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(body)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, final)  # a part is listed only once it is whole
+            except FileNotFoundError:
+                raise FileNotFoundError(errno.ENOENT, "no such upload (aborted?)",
+                                        upload_id) from None
+            except OSError as e:
+                raise StorageError(f"storing part {number} of upload {upload_id} failed") from e
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        for other in directory.glob(f"{number:05d}-*.part"):
+            if other.name != final.name:  # an earlier version of this part
+                with contextlib.suppress(OSError):
+                    other.unlink()
+        with contextlib.suppress(OSError):
+            self._fsync_dir(directory)
+        return UploadedPart(number=number, size=len(body),
+                            checksum=base64.b64encode(digest.digest()).decode("ascii"))
+
+    def _held_parts(self, directory: Path, upload_id: str) -> dict[int, tuple[UploadedPart, Path]]:
+        newest: dict[int, tuple[int, UploadedPart, Path]] = {}
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(errno.ENOENT, "no such upload", upload_id) from None
+        except OSError as e:
+            raise StorageError(f"cannot list the parts of upload {upload_id}") from e
+        for entry in entries:
+            match = _PART_RE.fullmatch(entry.name)
+            if not match:
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # replaced meanwhile
+            number = int(match.group(1))
+            part = UploadedPart(
+                number=number, size=st.st_size,
+                checksum=base64.b64encode(bytes.fromhex(match.group(2))).decode("ascii"))
+            if number not in newest or st.st_mtime_ns > newest[number][0]:
+                newest[number] = (st.st_mtime_ns, part, Path(entry.path))
+        return {number: (part, path) for number, (_, part, path) in sorted(newest.items())}
+
+    def list_parts(self, key, upload_id) -> list[UploadedPart]:
+        validate_key(key)
+        directory, _ = self._open_upload(key, upload_id)
+        return [part for part, _ in self._held_parts(directory, upload_id).values()]
+
+    def complete_upload(self, key, upload_id, parts, *, sha256=None) -> StoredObject:
+        path = self._path(key)
+        parts = validate_part_list(parts)
+        if sha256 is not None:
+            sha256 = validate_sha256(sha256)
+        self._upload_dir(upload_id)
+        try:
+            self._refuse_existing(key, path)
+        except ObjectExists:
+            self._abort_upload(key, upload_id)  # it could never complete
+            raise
+        directory, record = self._open_upload(key, upload_id)
+        held = self._held_parts(directory, upload_id)
+        sources = []
+        for part in parts:
+            if part.number not in held:
+                raise StorageError(f"part {part.number} of the upload of {key!r} is not stored")
+            stored, source = held[part.number]
+            if part.size != stored.size or (part.checksum and part.checksum != stored.checksum):
+                raise StorageError(f"part {part.number} of the upload of {key!r} does not "
+                                   "match the stored part (see list_parts)")
+            sources.append((stored, source))
+        content_type = record.get("content_type") or "application/octet-stream"
+        user_metadata = dict(record.get("metadata") or {})
+        target_dir = path.parent
+        data_tmp = target_dir / f".tmp-{secrets.token_hex(8)}"
+        meta_tmp = target_dir / f".tmp-{secrets.token_hex(8)}"
+        try:
+            try:
+                target_dir.mkdir(parents=True, exist_ok=True)
+                size, actual = self._join_parts(data_tmp, sources, key)
+                if sha256 is not None and actual != sha256:
+                    raise StorageError(
+                        f"the parts of {key!r} hash to {actual}, not to the given {sha256}; "
+                        "nothing was stored")
+                sidecar = {
+                    "key": key,
+                    "size": size,
+                    "sha256": actual,
+                    "content_type": content_type,
+                    "metadata": user_metadata,
+                    "stored_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
+                self._write_bytes(meta_tmp, json.dumps(sidecar, sort_keys=True, indent=1).encode())
+                os.link(data_tmp, path)  # the commit point: atomic, never overwrites
+            except FileExistsError:
+                try:
+                    self._refuse_existing(key, path)
+                except ObjectExists:
+                    self._abort_upload(key, upload_id)
+                    raise
+                raise StorageError(f"cannot store {key!r}: the name is taken") from None
+            except StorageError:
+                raise
+            except Exception as e:
+                raise StorageError(f"completing the upload of {key!r} failed; nothing was "
+                                   "stored") from e
+            self._link_sidecar(meta_tmp, path)
+            with contextlib.suppress(OSError):
+                self._fsync_dir(target_dir)
+        finally:
+            for tmp in (data_tmp, meta_tmp):
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        self._discard_upload(directory, upload_id)
+        return StoredObject(key=key, size=size, sha256=actual, version_id=None,
+                            content_type=content_type, metadata=user_metadata)
+
+    def _join_parts(self, tmp: Path, sources: list[tuple[UploadedPart, Path]],
+                    key: str) -> tuple[int, str]:
+        """Concatenate the parts into `tmp` (fsynced, read-only); return (size, sha256).
+
+        Each part is re-hashed on the way and must still match the SHA-256 in
+        its name.
+        """
+        whole = hashlib.sha256()
+        size = 0
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            for part, source in sources:
+                digest = hashlib.sha256()
+                try:
+                    with open(source, "rb") as f:
+                        while chunk := f.read(CHUNK_SIZE):
+                            digest.update(chunk)
+                            whole.update(chunk)
+                            out.write(chunk)
+                            size += len(chunk)
+                except FileNotFoundError:
+                    raise StorageError(f"part {part.number} of the upload of {key!r} "
+                                       "vanished (aborted meanwhile?)") from None
+                if base64.b64encode(digest.digest()).decode("ascii") != part.checksum:
+                    raise StorageError(f"part {part.number} of the upload of {key!r} changed "
+                                       "on disk since it was stored; upload it again")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, _READ_ONLY)
+        return size, whole.hexdigest()
+
+    def _discard_upload(self, directory: Path, upload_id: str) -> bool:
+        """Rename the upload directory away (it is gone at once), then delete it."""
+        trash = directory.parent / f".trash-{upload_id}-{secrets.token_hex(4)}"
+        try:
+            os.rename(directory, trash)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise StorageError(f"cannot remove upload {upload_id}") from e
+        shutil.rmtree(trash, ignore_errors=True)
+        return True
+
+    def _abort_upload(self, key: str, upload_id: str) -> bool:
+        try:
+            directory, _ = self._open_upload(key, upload_id)
+        except FileNotFoundError:
+            return False
+        return self._discard_upload(directory, upload_id)
+
+    def list_uploads(self) -> list[dict]:
+        uploads = []
+        try:
+            entries = sorted(os.scandir(self._uploads), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise StorageError(f"cannot list the uploads in {self.root}") from e
+        for entry in entries:
+            if not _UPLOAD_ID_RE.fullmatch(entry.name):
+                continue
+            try:
+                with open(Path(entry.path) / _UPLOAD_RECORD, "rb") as f:
+                    record = json.load(f)
+                initiated = datetime.fromisoformat(record["initiated"]).astimezone(timezone.utc)
+            except FileNotFoundError:
+                continue  # completed or aborted meanwhile
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise StorageError(f"cannot read the record of upload {entry.name}") from e
+            uploads.append({"key": record.get("key"), "upload_id": entry.name,
+                            "initiated": initiated})
+        return uploads
+
+    def sweep_incomplete_uploads(self, older_than_seconds, keep=()) -> list[dict]:
+        aborted = super().sweep_incomplete_uploads(older_than_seconds, keep)
+        # Leftovers of a crash: a directory never renamed into place, or one
+        # renamed away but not yet deleted. Neither is an upload any more.
+        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)).timestamp()
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self._uploads):
+                if entry.name.startswith((".tmp-", ".trash-")) \
+                        and entry.stat(follow_symlinks=False).st_mtime <= cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+        return aborted
 
     # -- reading ---------------------------------------------------------------
 
@@ -307,6 +613,14 @@ class LocalStore(ObjectStore):
             raise StorageError(f"store directory {self.root} does not exist")
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StorageError(f"store directory {self.root} is not writable")
+
+    def check_setup(self) -> list[str]:
+        """Problems: the store directory is missing or not writable."""
+        try:
+            self.ping()
+        except StorageError as e:
+            return [str(e)]
+        return []
 
     def url(self, key, *, expires=300, filename=None, content_type=None,
             version_id=None) -> None:

@@ -19,12 +19,46 @@ Write-once
 Streaming
     A body smaller than ``part_size`` goes in one PutObject. A larger one goes
     in a multipart upload: the calling thread reads one part at a time, hashes
-    it and hands it to a pool of ``concurrency`` threads through a queue bounded
-    to one waiting part, so memory stays near ``(concurrency + 2) * part_size``
-    whatever the object's size. Every request carries the SHA-256 of its own
+    it and hands it to a pool of ``concurrency`` threads, waiting for a free
+    one, so memory stays near ``(concurrency + 1) * part_size``
+    whatever the object's size (the same machinery, `ObjectStore._transfer_parts`,
+    serves `upload_parts`). Every request carries the SHA-256 of its own
     bytes (``ChecksumSHA256``), which the store checks (BadDigest otherwise).
     S3 allows 10,000 parts: pass ``size_hint`` for objects larger than
     ``part_size * 10000`` (78 GiB at 8 MiB) and the part size grows to fit.
+
+Part checksums
+    AWS accepts a part's ``ChecksumSHA256`` only when the upload was created
+    with ``ChecksumAlgorithm=SHA256``, and then wants every part's checksum
+    again at completion; its ListParts reports them. SeaweedFS (4.48) behaves
+    the same except that its ListParts reports no checksums, so an upload
+    resumed from `list_parts` could never be completed. On first use the store
+    therefore asks once (a throw-away upload of one empty part, aborted): where
+    ListParts reports checksums, uploads declare the algorithm; where it does
+    not, they are created without it, every part still carries its SHA-256
+    and is still refused on a mismatch (SeaweedFS checks it either way), and
+    completion needs only the ETags that ListParts does report. The
+    ``declare_checksums`` option (true/false) skips the question.
+
+Resumable uploads
+    `start_upload` checks the key like `put()` and creates the upload with the
+    content type, metadata and lock retention (counted from that moment).
+    `complete_upload` first refuses a taken key (including one hidden behind
+    a delete marker), then checks the caller's parts against `list_parts`,
+    then completes with ``If-None-Match: *`` under the failure rules below.
+    Called again after a completion whose answer was lost, it recognises its
+    own object by the multipart ETag (when the parts carry their ETags) and
+    returns it instead of raising ObjectExists. `abort_upload` first lists the
+    upload and aborts only an upload that is still open.
+
+    SeaweedFS (4.48) lets two *concurrent* conditional completions of
+    different uploads to one key both succeed, leaving two versions (its
+    conditional PutObject is serialised). So completions of one key take
+    turns within this process, and after every completion the key's version
+    history is checked: when another version appeared, the write is reported
+    as ObjectExists (both versions stay, locked). Across processes a writer
+    that checked before the other completed keeps its success: record
+    `version_id` and read by it.
 
 Whole-object SHA-256 (what `head().sha256` returns)
     S3 metadata is fixed when an upload starts, before a multipart body has
@@ -44,7 +78,8 @@ Whole-object SHA-256 (what `head().sha256` returns)
     verify re-reads the object and compares to that.
 
 Failure
-    Any failure before completion aborts the multipart upload. An upload whose
+    Any failure of `put()` before completion aborts its multipart upload (a
+    resumable upload is left open for the caller to resume or abort). An upload whose
     completion may have happened (a timeout, a 5xx, NoSuchUpload on a retried
     completion) is never aborted: some stores destroy the published object
     when a completed upload id is aborted. If the object is then found with the
@@ -56,28 +91,36 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
+import functools
 import hashlib
 import logging
+import secrets
 import threading
+import weakref
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from .base import (
     CHUNK_SIZE,
+    MAX_PARTS,
     SHA256_FIELD,
     ObjectExists,
     ObjectReader,
     ObjectStore,
     StorageError,
     StoredObject,
+    UploadedPart,
     download_headers,
+    read_part,
     validate_content_type,
     validate_key,
     validate_metadata,
+    validate_part_list,
     validate_prefix,
     validate_range,
+    validate_sha256,
 )
 
 log = logging.getLogger(__name__)
@@ -85,12 +128,28 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
-MAX_PARTS = 10000
 DEFAULT_PART_SIZE = 8 * MIB
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 3
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchVersion", "NotFound", "404"}
+
+#: One lock per (endpoint, bucket, key) for the completions of this process.
+_completion_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_completion_locks_guard = threading.Lock()
+
+
+def _completion_lock(endpoint: str | None, bucket: str, key: str) -> threading.Lock:
+    with _completion_locks_guard:
+        lock = _completion_locks.get((endpoint, bucket, key))
+        if lock is None:
+            lock = _completion_locks[(endpoint, bucket, key)] = threading.Lock()
+        return lock
+
+
+#: Key prefix of the throw-away upload that asks a store whether it lists part
+#: checksums (never completed, so no object is ever written under it).
+_PROBE_PREFIX = "storage-probe/multipart-checksums-"
 
 
 def _b64(digest: bytes) -> str:
@@ -104,48 +163,6 @@ def _error_code(e: BaseException) -> tuple[str | None, int | None]:
     return code, status
 
 
-class _PartReader:
-    """Reads a stream in parts of a fixed size; one part can be pushed back once."""
-
-    def __init__(self, stream, part_size: int):
-        self._stream = stream
-        self.part_size = part_size
-        self._pushed: list[bytearray] = []
-
-    def push_back(self, part: bytearray) -> None:
-        self._pushed.append(part)
-
-    def next_part(self) -> bytearray:
-        """The next part (shorter only at the end of the stream, empty after it).
-
-        Reads into one preallocated buffer, so a part costs its own size and
-        not twice that.
-        """
-        if self._pushed:
-            return self._pushed.pop()
-        buffer = bytearray(self.part_size)
-        filled = 0
-        with memoryview(buffer) as view:
-            while filled < self.part_size:
-                try:
-                    chunk = self._stream.read(min(CHUNK_SIZE, self.part_size - filled))
-                except Exception as e:
-                    raise StorageError("reading the source stream failed") from e
-                if chunk is None:
-                    raise StorageError("source stream is non-blocking and returned no data")
-                if not chunk:
-                    break
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise StorageError(
-                        f"source stream returned {type(chunk).__name__}, not bytes"
-                    )
-                view[filled:filled + len(chunk)] = chunk
-                filled += len(chunk)
-        if filled < self.part_size:
-            del buffer[filled:]
-        return buffer
-
-
 class S3Store(ObjectStore):
     """Objects in one bucket of an S3-compatible store.
 
@@ -154,13 +171,16 @@ class S3Store(ObjectStore):
     """
 
     scheme = "s3"
+    min_part_size = MIN_PART_SIZE
+    max_part_size = MAX_PART_SIZE
 
     def __init__(self, bucket: str, *, endpoint: str | None = None, region: str | None = None,
                  addressing: str = "path", access_key: str | None = None,
                  secret_key: str | None = None, session_token: str | None = None,
                  lock_mode: str | None = "COMPLIANCE", lock_days: int = 3650,
                  part_size: int = DEFAULT_PART_SIZE, concurrency: int = DEFAULT_CONCURRENCY,
-                 connect_timeout: float = 10, read_timeout: float = 60, max_attempts: int = 3):
+                 connect_timeout: float = 10, read_timeout: float = 60, max_attempts: int = 3,
+                 declare_checksums: bool | None = None):
         import boto3
         from botocore.config import Config
 
@@ -185,6 +205,8 @@ class S3Store(ObjectStore):
         self.part_size = int(part_size)
         self.concurrency = int(concurrency)
         self._conditional_writes = True
+        # None: ask the store on first use (see "Part checksums" above).
+        self._declare_checksums = declare_checksums
         self._lock_cache: tuple[bool, dict | None] | None = None
         self._versioned_cache: bool | None = None
 
@@ -210,6 +232,13 @@ class S3Store(ObjectStore):
             self._client = session.client("s3", endpoint_url=endpoint, config=config)
         except Exception as e:
             raise StorageError(f"cannot configure the S3 client for bucket {bucket!r}") from e
+        # Parts carry x-amz-checksum-sha256, which the signature covers and the store verifies
+        # against the body: signing the body's SHA-256 as well (botocore does over plain HTTP)
+        # would hash every byte once more for nothing. Only UploadPart drops payload signing; a
+        # second client would cost some 15 MB per worker, so one event hook switches it per request.
+        self._unsigned_parts = config.merge(Config(s3={"addressing_style": addressing,
+                                                       "payload_signing_enabled": False}))
+        self._client.meta.events.register("before-sign.s3.UploadPart", self._sign_part_headers_only)
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, endpoint={self.endpoint!r})"
@@ -218,6 +247,10 @@ class S3Store(ObjectStore):
     def client(self):
         """The underlying boto3 S3 client, for administration and tests."""
         return self._client
+
+    def _sign_part_headers_only(self, request, **_kwargs) -> None:
+        if request.headers.get("x-amz-checksum-sha256"):
+            request.context["client_config"] = self._unsigned_parts
 
     # -- errors ----------------------------------------------------------------
 
@@ -346,13 +379,33 @@ class S3Store(ObjectStore):
             part_size = -(-int(size_hint) // ((MAX_PARTS - 1) * MIB)) * MIB
             if part_size > MAX_PART_SIZE:
                 raise StorageError(f"object of {size_hint} bytes is too large for S3")
-        parts = _PartReader(stream, part_size)
-        first = parts.next_part()
+        try:
+            first = read_part(stream, part_size)
+        except Exception as e:
+            raise StorageError("reading the source stream failed") from e
         if len(first) < part_size:
             return self._put_single(key, first, content_type, user_metadata)
-        parts.push_back(first)
-        del first  # the pool owns the parts now; keep no reference here
+        parts = self._stream_parts(stream, first, part_size, key)
+        del first  # the generator and then the pool own the parts; keep no reference here
         return self._put_multipart(key, parts, content_type, user_metadata)
+
+    @staticmethod
+    def _stream_parts(stream, first: bytearray, part_size: int, key: str
+                      ) -> Iterator[tuple[int, bytearray]]:
+        """``(number, bytes)`` of a stream of unknown length: `first`, then parts up to its end."""
+        number, part = 1, first
+        del first
+        while True:
+            yield number, part
+            if len(part) < part_size:
+                return
+            part = None  # drop it before reading the next one
+            part = read_part(stream, part_size)
+            if not part:
+                return
+            number += 1
+            if number > MAX_PARTS:
+                raise StorageError(f"object {key!r} needs more than {MAX_PARTS} parts")
 
     def _put_single(self, key: str, body: bytearray, content_type: str,
                     user_metadata: dict) -> StoredObject:
@@ -398,21 +451,16 @@ class S3Store(ObjectStore):
                 self._refuse_existing(key)
         return operation(**arguments)
 
-    def _put_multipart(self, key: str, parts: _PartReader, content_type: str,
-                       user_metadata: dict) -> StoredObject:
-        try:
-            created = self._client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type, Metadata=user_metadata,
-                ChecksumAlgorithm="SHA256", **self._lock_arguments(),
-            )
-        except Exception as e:
-            raise self._fail(e, "starting the upload of", key) from e
-        upload_id = created["UploadId"]
+    def _put_multipart(self, key: str, parts: Iterator[tuple[int, bytearray]],
+                       content_type: str, user_metadata: dict) -> StoredObject:
+        upload_id = self._create_upload(key, content_type, user_metadata)
+        whole = hashlib.sha256()
         may_abort = True
         try:
-            sent, size, whole = self._send_parts(key, upload_id, parts)
+            stored = self._transfer_parts(
+                parts, functools.partial(self._upload_part, key, upload_id), digest=whole)
             may_abort = False  # from here on the upload may complete
-            version_id = self._complete(key, upload_id, sent)
+            version_id = self._complete(key, upload_id, stored, abort_on_refusal=True)
         except BaseException as e:
             if may_abort:
                 self._abort(key, upload_id)
@@ -421,69 +469,108 @@ class S3Store(ObjectStore):
             raise self._fail(e, "uploading", key) from e
         sha256 = whole.hexdigest()
         self._tag_sha256(key, version_id, sha256)
-        return StoredObject(key=key, size=size, sha256=sha256, version_id=version_id,
-                            content_type=content_type, metadata=user_metadata)
+        return StoredObject(key=key, size=sum(part.size for part in stored), sha256=sha256,
+                            version_id=version_id, content_type=content_type,
+                            metadata=user_metadata)
 
-    def _send_parts(self, key: str, upload_id: str, parts: _PartReader):
-        """Upload every part; return (parts list for completion, size, whole-object hash)."""
-        whole = hashlib.sha256()
-        size = 0
-        sent: list[tuple[int, str, Future]] = []
-        # At most `concurrency` parts uploading plus one waiting in the pool's
-        # queue; the calling thread reads the next one meanwhile.
-        slots = threading.BoundedSemaphore(self.concurrency + 1)
-        with ThreadPoolExecutor(max_workers=self.concurrency,
-                                thread_name_prefix="s3-part") as pool:
-            try:
-                number = 0
-                while part := parts.next_part():
-                    number += 1
-                    if number > MAX_PARTS:
-                        raise StorageError(f"object {key!r} needs more than {MAX_PARTS} parts")
-                    whole.update(part)
-                    size += len(part)
-                    checksum = _b64(hashlib.sha256(part).digest())
-                    slots.acquire()
-                    future = pool.submit(self._upload_part, key, upload_id, number, part,
-                                         checksum)
-                    future.add_done_callback(lambda _: slots.release())
-                    sent.append((number, checksum, future))
-                    del part
-                    self._raise_failed(sent)
-            except BaseException:
-                for _, _, future in sent:
-                    future.cancel()
-                raise
-        # The pool has finished every part here.
-        self._raise_failed(sent)
-        completed = [
-            {"PartNumber": number, "ETag": future.result(), "ChecksumSHA256": checksum}
-            for number, checksum, future in sent
-        ]
-        return completed, size, whole
+    # -- multipart machinery (put and resumable uploads) -------------------------
 
-    @staticmethod
-    def _raise_failed(sent: list[tuple[int, str, Future]]) -> None:
-        for _, _, future in sent:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                raise future.exception()
+    def _declares_checksums(self) -> bool:
+        """Whether uploads are created with ``ChecksumAlgorithm=SHA256`` (see the module notes)."""
+        if self._declare_checksums is None:
+            self._declare_checksums = self._lists_part_checksums()
+        return self._declare_checksums
 
-    def _upload_part(self, key: str, upload_id: str, number: int, body: bytearray,
-                     checksum: str) -> str:
+    def _lists_part_checksums(self) -> bool:
+        """Ask the store once whether ListParts reports the parts' SHA-256.
+
+        Opens a throw-away upload of one empty part under a random key,
+        lists it, and aborts it (it never completes, so aborting is safe).
+        """
+        key = f"{_PROBE_PREFIX}{secrets.token_hex(8)}"
+        empty = _b64(hashlib.sha256(b"").digest())
+        try:
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+        except Exception as e:
+            raise self._fail(e, "probing the multipart checksums of the store") from e
+        try:
+            self._client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"",
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=empty)
+            listed = self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as e:
+            raise self._fail(e, "probing the multipart checksums of the store") from e
+        finally:
+            self._abort(key, upload_id)
+        parts = listed.get("Parts") or []
+        reported = bool(parts) and parts[0].get("ChecksumSHA256") == empty
+        if not reported:
+            log.info("%s does not list part checksums; multipart uploads send and verify "
+                     "SHA-256 per part without declaring it at creation", self.endpoint)
+        return reported
+
+    def _create_upload(self, key: str, content_type: str, user_metadata: dict) -> str:
+        arguments = {"Bucket": self.bucket, "Key": key, "ContentType": content_type,
+                     "Metadata": user_metadata, **self._lock_arguments()}
+        if self._declares_checksums():
+            arguments["ChecksumAlgorithm"] = "SHA256"
+        try:
+            created = self._client.create_multipart_upload(**arguments)
+        except Exception as e:
+            raise self._fail(e, "starting the upload of", key) from e
+        return created["UploadId"]
+
+    def _upload_failure(self, e: BaseException, action: str, key: str,
+                        upload_id: str) -> BaseException:
+        code, _ = _error_code(e)
+        if code == "NoSuchUpload":
+            return FileNotFoundError(errno.ENOENT, f"no such upload of {key!r}", upload_id)
+        return self._fail(e, action, key)
+
+    def _part_uploader(self, key: str, upload_id: str):
+        self._check_upload_id(upload_id)
+        held = {part.number: part for part in self._listed_parts(key, upload_id)}
+        return functools.partial(self._upload_part, key, upload_id), held
+
+    def _upload_part(self, key: str, upload_id: str, number: int,
+                     body: bytearray) -> UploadedPart:
+        """Store one part with its SHA-256, which the store checks (BadDigest otherwise)."""
+        checksum = _b64(hashlib.sha256(body).digest())
         try:
             answer = self._client.upload_part(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
                 Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
             )
         except Exception as e:
-            raise self._fail(e, f"uploading part {number} of", key) from e
-        return answer["ETag"]
+            raise self._upload_failure(e, f"uploading part {number} of", key, upload_id) from e
+        return UploadedPart(number=number, size=len(body), checksum=checksum,
+                            etag=answer["ETag"])
 
-    def _complete(self, key: str, upload_id: str, completed: list[dict]) -> str | None:
+    def _complete(self, key: str, upload_id: str, parts: list[UploadedPart], *,
+                  abort_on_refusal: bool) -> str | None:
+        """Complete the upload conditionally; return the new version id (None when unversioned).
+
+        Refused because the key is taken: aborts (it did not complete) and
+        raises ObjectExists. Any other definite refusal: aborts only with
+        `abort_on_refusal` and raises StorageError. An answer that leaves the
+        outcome open (timeout, 5xx, NoSuchUpload on a retry) never aborts.
+        """
+        declared = self._declares_checksums()
+        completed = []
+        for part in parts:
+            entry = {"PartNumber": part.number, "ETag": part.etag}
+            if declared and part.checksum:
+                entry["ChecksumSHA256"] = part.checksum
+            completed.append(entry)
         arguments = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
                      "MultipartUpload": {"Parts": completed}}
         try:
-            answer = self._conditional(self._client.complete_multipart_upload, arguments, key)
+            # SeaweedFS lets two conditional completions that overlap in time
+            # both succeed: at least the threads of this process take turns.
+            with _completion_lock(self.endpoint, self.bucket, key):
+                answer = self._conditional(self._client.complete_multipart_upload,
+                                           arguments, key)
         except ObjectExists:
             self._abort(key, upload_id)  # refused by the condition: it did not complete
             raise
@@ -492,30 +579,65 @@ class S3Store(ObjectStore):
             if status is not None and 400 <= status < 500 and status != 404 \
                     and code != "NoSuchUpload":
                 # A definite refusal (bad part list, access denied, conflict):
-                # the upload is still open and safe to abort.
-                self._abort(key, upload_id)
+                # the upload is still open.
+                if abort_on_refusal:
+                    self._abort(key, upload_id)
                 raise self._fail(e, "completing the upload of", key) from e
             # A timeout, a 5xx or NoSuchUpload after a retry: it may have
             # completed. Never abort then; see whether our object is there.
-            found = self._find_completed(key, completed)
+            found = self._find_completed(key, parts)
             if found is not None:
+                self._check_sole_version(key, found or None)
                 return found or None
             raise StorageError(
                 f"completing the upload of {key!r} failed ({code or type(e).__name__}) and it "
                 f"may or may not have completed; the upload {upload_id} is left for "
                 "sweep_incomplete_uploads()"
             ) from e
-        return answer.get("VersionId")
+        version_id = answer.get("VersionId")
+        self._check_sole_version(key, version_id)
+        return version_id
 
-    def _find_completed(self, key: str, completed: list[dict]) -> str | None:
+    def _check_sole_version(self, key: str, version_id: str | None) -> None:
+        """Raise ObjectExists when the key holds versions besides the one just written.
+
+        Only a writer racing ours in another process can have made one (see
+        `_complete`); the key is then not this write's. Both versions stay
+        (they are locked); a writer that looked before the other completed
+        keeps its success, so readers must open the version id they recorded.
+        """
+        if not version_id:
+            return  # unversioned: nothing to compare
+        try:
+            others = [
+                entry.get("VersionId")
+                for page in self._client.get_paginator("list_object_versions").paginate(
+                    Bucket=self.bucket, Prefix=key)
+                for entry in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])
+                if entry.get("Key") == key and entry.get("VersionId") != version_id
+            ]
+        except Exception:  # noqa: BLE001 - the write itself succeeded
+            log.warning("could not check the versions of %s after writing it", key,
+                        exc_info=True)
+            return
+        if others:
+            log.error("object %s was written twice at the same time (versions %s and %s); "
+                      "this write is reported as ObjectExists", key, version_id,
+                      ", ".join(map(str, others)))
+            raise ObjectExists(
+                f"object {key!r} was also written by another writer at the same time "
+                f"(versions {', '.join(map(str, others))}); this write (version {version_id}) "
+                "is not taken as the object")
+
+    def _find_completed(self, key: str, parts: list[UploadedPart]) -> str | None:
         """The version id ("" when unversioned) if `key` holds exactly our completed upload.
 
         Recognised by the multipart ETag, which S3 derives from the part ETags.
         This only identifies our own upload; it is not a digest of the content.
         """
         try:
-            digests = b"".join(binascii.unhexlify(p["ETag"].strip('"')) for p in completed)
-            expected = f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(completed)}"'
+            digests = b"".join(binascii.unhexlify(part.etag.strip('"')) for part in parts)
+            expected = f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"'
             answer = self._client.head_object(Bucket=self.bucket, Key=key)
         except Exception:  # noqa: BLE001 - unknown stays unknown
             return None
@@ -524,6 +646,7 @@ class S3Store(ObjectStore):
         return None
 
     def _abort(self, key: str, upload_id: str) -> None:
+        """Abort an upload known not to have completed; failures are only logged."""
         try:
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception:  # noqa: BLE001 - the original error matters more
@@ -541,42 +664,157 @@ class S3Store(ObjectStore):
             log.warning("object %s stored, but its sha256 tag could not be written; "
                         "head() will report sha256=None", key, exc_info=True)
 
-    def sweep_incomplete_uploads(self, older_than_seconds: float) -> list[dict]:
-        """Abort multipart uploads started more than `older_than_seconds` ago.
+    # -- resumable uploads -------------------------------------------------------
 
-        Uploads of a crashed or killed worker stay open and keep their parts
-        (SeaweedFS keeps them across restarts). Choose a threshold well above
-        the longest upload: an upload being completed right now must not be
-        aborted. Returns one ``{"key", "upload_id", "initiated"}`` per aborted
-        upload.
+    @staticmethod
+    def _check_upload_id(upload_id) -> None:
+        if not isinstance(upload_id, str) or not upload_id:
+            raise ValueError("upload_id must be a non-empty string")
+
+    def start_upload(self, key, *, content_type="application/octet-stream",
+                     metadata=None) -> str:
+        validate_key(key)
+        validate_content_type(content_type)
+        user_metadata = validate_metadata(metadata)
+        self._refuse_existing(key)
+        return self._create_upload(key, content_type, user_metadata)
+
+    def list_parts(self, key, upload_id) -> list[UploadedPart]:
+        validate_key(key)
+        self._check_upload_id(upload_id)
+        return self._listed_parts(key, upload_id)
+
+    def _part_versions(self, key: str, upload_id: str) -> dict[int, list[UploadedPart]]:
+        """Every distinct version the store lists for each part number, by number.
+
+        S3 replaces a part uploaded again; SeaweedFS keeps each upload of a
+        part number and lists them all, in no particular order.
         """
-        if older_than_seconds < 0:
-            raise ValueError("older_than_seconds must not be negative")
-        cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
-        aborted = []
+        versions: dict[int, list[UploadedPart]] = {}
+        try:
+            pages = self._client.get_paginator("list_parts").paginate(
+                Bucket=self.bucket, Key=key, UploadId=upload_id)
+            for page in pages:
+                for entry in page.get("Parts") or []:
+                    part = UploadedPart(number=entry["PartNumber"], size=entry["Size"],
+                                        checksum=entry.get("ChecksumSHA256") or "",
+                                        etag=entry.get("ETag") or "")
+                    known = versions.setdefault(part.number, [])
+                    if not any(v.etag == part.etag and v.size == part.size for v in known):
+                        known.append(part)
+        except Exception as e:
+            raise self._upload_failure(e, "listing the parts of", key, upload_id) from e
+        return dict(sorted(versions.items()))
+
+    def _listed_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        versions = self._part_versions(key, upload_id)
+        ambiguous = [number for number, held in versions.items() if len(held) > 1]
+        if ambiguous:
+            # Which one is the latest cannot be told; guessing could join the
+            # wrong bytes into the object.
+            raise StorageError(
+                f"the upload of {key!r} holds different versions of part(s) "
+                f"{', '.join(map(str, ambiguous))}; abort it and upload again")
+        return [held[0] for held in versions.values()]
+
+    def complete_upload(self, key, upload_id, parts, *, sha256=None) -> StoredObject:
+        validate_key(key)
+        self._check_upload_id(upload_id)
+        parts = validate_part_list(parts)
+        if sha256 is not None:
+            sha256 = validate_sha256(sha256)
+        try:
+            self._refuse_existing(key)
+        except ObjectExists:
+            # A repeated call after a completion whose answer was lost finds
+            # its own object (recognised by the parts' ETags): not a conflict.
+            found = self._find_completed(key, parts) if all(p.etag for p in parts) else None
+            if found is not None:
+                self._check_sole_version(key, found or None)
+                return self._describe_completed(key, found or None, sha256)
+            self._abort_upload(key, upload_id)  # left alone if it has completed
+            raise
+        versions = self._part_versions(key, upload_id)
+        checked = []
+        for part in parts:
+            candidates = versions.get(part.number) or []
+            if part.etag:
+                candidates = [v for v in candidates if v.etag.strip('"') == part.etag.strip('"')]
+            if not candidates:
+                raise StorageError(f"part {part.number} of the upload of {key!r} is not stored"
+                                   + (" with that ETag" if part.etag else ""))
+            if len(candidates) > 1:
+                raise StorageError(f"the upload of {key!r} holds different versions of part "
+                                   f"{part.number}; pass its ETag, or abort and upload again")
+            stored = candidates[0]
+            if part.size != stored.size \
+                    or (part.checksum and stored.checksum and part.checksum != stored.checksum):
+                raise StorageError(
+                    f"part {part.number} of the upload of {key!r} does not match the stored "
+                    "part (see list_parts)")
+            checked.append(UploadedPart(number=part.number, size=stored.size,
+                                        checksum=stored.checksum or part.checksum,
+                                        etag=stored.etag))
+        version_id = self._complete(key, upload_id, checked, abort_on_refusal=False)
+        return self._describe_completed(key, version_id, sha256)
+
+    def _describe_completed(self, key: str, version_id: str | None,
+                            sha256: str | None) -> StoredObject:
+        """Record the digest of a completed upload (reading it back when unknown); describe it."""
+        arguments = self._version({"Bucket": self.bucket, "Key": key}, version_id)
+        try:
+            if sha256 is None:
+                answer = self._client.get_object(**arguments)
+                digest = hashlib.sha256()
+                with contextlib.closing(answer["Body"]) as body:
+                    while chunk := body.read(CHUNK_SIZE):
+                        digest.update(chunk)
+                sha256 = digest.hexdigest()
+            else:
+                answer = self._client.head_object(**arguments)
+        except Exception as e:
+            raise StorageError(
+                f"S3 bucket {self.bucket!r}: the upload of {key!r} completed, but reading it "
+                f"back failed ({_error_code(e)[0] or type(e).__name__}); call complete_upload "
+                "again with the same parts to finish") from e
+        self._tag_sha256(key, version_id, sha256)
+        metadata = dict(answer.get("Metadata") or {})
+        metadata.pop(SHA256_FIELD, None)
+        return StoredObject(key=key, size=answer["ContentLength"], sha256=sha256,
+                            version_id=version_id, content_type=answer.get("ContentType"),
+                            metadata=metadata)
+
+    def _abort_upload(self, key: str, upload_id: str) -> bool:
+        # Only an upload that is still open is aborted: aborting the id of a
+        # completed upload has destroyed the published object on some stores.
+        try:
+            self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, MaxParts=1)
+        except Exception as e:
+            code, _ = _error_code(e)
+            if code == "NoSuchUpload":
+                return False
+            raise self._fail(e, "checking the upload of", key) from e
+        try:
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as e:
+            code, _ = _error_code(e)
+            if code == "NoSuchUpload":
+                return False  # finished or aborted meanwhile
+            raise self._fail(e, "aborting an upload of", key) from e
+        return True
+
+    def list_uploads(self) -> list[dict]:
         try:
             pages = self._client.get_paginator("list_multipart_uploads").paginate(
                 Bucket=self.bucket)
-            stale = [
-                upload
+            return [
+                {"key": upload["Key"], "upload_id": upload["UploadId"],
+                 "initiated": upload["Initiated"].astimezone(timezone.utc)}
                 for page in pages
                 for upload in page.get("Uploads") or []
-                if upload["Initiated"] <= cutoff
             ]
         except Exception as e:
             raise self._fail(e, "listing incomplete uploads") from e
-        for upload in stale:
-            try:
-                self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-            except Exception as e:
-                code, _ = _error_code(e)
-                if code == "NoSuchUpload":
-                    continue  # finished or aborted meanwhile
-                raise self._fail(e, "aborting an incomplete upload of", upload["Key"]) from e
-            aborted.append({"key": upload["Key"], "upload_id": upload["UploadId"],
-                            "initiated": upload["Initiated"]})
-        return aborted
 
     # -- reading ---------------------------------------------------------------
 
@@ -692,3 +930,47 @@ class S3Store(ObjectStore):
             self._client.head_bucket(Bucket=self.bucket)
         except Exception as e:
             raise self._fail(e, "reaching the bucket") from e
+
+    def check_setup(self) -> list[str]:
+        """Problems: a missing or unreachable bucket, versioning not Enabled, no Object Lock.
+
+        Object Lock is required only when this store writes retention
+        (``lock_mode`` is not None). Asks the store afresh each time.
+        """
+        where = f"bucket {self.bucket!r} at {self.endpoint or 'the default S3 endpoint'}"
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except Exception as e:
+            code, status = _error_code(e)
+            if status == 404 or code in ("NoSuchBucket", "NotFound", "404"):
+                return [f"{where} does not exist"]
+            return [f"{where} cannot be reached: {code or type(e).__name__}"]
+        problems = []
+        try:
+            status = self._client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        except Exception as e:
+            problems.append(f"the versioning state of {where} cannot be read: "
+                            f"{_error_code(e)[0] or type(e).__name__}")
+        else:
+            if status != "Enabled":
+                problems.append(f"versioning of {where} is {status or 'off'}; it must be "
+                                "Enabled")
+        if self.lock_mode is not None:
+            try:
+                answer = self._client.get_object_lock_configuration(Bucket=self.bucket)
+            except Exception as e:
+                code, _ = _error_code(e)
+                if code == "ObjectLockConfigurationNotFoundError":
+                    problems.append(
+                        f"Object Lock is not enabled on {where}, but lock_mode is "
+                        f"{self.lock_mode}: create the bucket with Object Lock "
+                        "(or set lock_mode=none)")
+                else:
+                    problems.append(f"the Object Lock configuration of {where} cannot be "
+                                    f"read: {code or type(e).__name__}")
+            else:
+                configuration = answer.get("ObjectLockConfiguration") or {}
+                if configuration.get("ObjectLockEnabled") != "Enabled":
+                    problems.append(f"Object Lock is not enabled on {where}, but lock_mode "
+                                    f"is {self.lock_mode}")
+        return problems

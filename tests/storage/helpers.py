@@ -13,12 +13,15 @@ class GeneratedStream:
     """A readable stream of `size` pseudo-random bytes made on the fly (never held whole).
 
     Returns short reads now and then, as sockets do, and can raise after
-    `fail_after` bytes to play a client that disconnects midway.
+    `fail_after` bytes to play a client that disconnects midway. With `start`
+    it serves the same bytes from that offset on (a resumed upload); `size` is
+    where it ends (EOF), whatever the object's size.
     """
 
-    def __init__(self, size: int, *, seed: int = 1, fail_after: int | None = None):
+    def __init__(self, size: int, *, seed: int = 1, fail_after: int | None = None,
+                 start: int = 0):
         self.size = size
-        self.position = 0
+        self.position = start
         self.fail_after = fail_after
         self._block = b"".join(  # 64 KiB of pseudo-random bytes, repeated
             hashlib.sha256(f"{seed}-{i}".encode()).digest() for i in range(2048)
@@ -43,3 +46,12 @@ class GeneratedStream:
     def hexdigest(self) -> str:
         """SHA-256 of the bytes handed out so far."""
         return self._digest.hexdigest()
+
+
+def generated_bytes(size: int, *, seed: int = 1) -> bytes:
+    """The bytes a `GeneratedStream(size, seed=seed)` serves, all at once (for small objects)."""
+    stream = GeneratedStream(size, seed=seed)
+    chunks = []
+    while chunk := stream.read(1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -156,6 +156,26 @@ def test_multipart_upload_memory_stays_bounded(s3):
 
 
 @pytest.mark.s3
+def test_parts_sign_their_checksum_header_not_a_second_hash_of_the_body(s3):
+    store = s3.make_store()
+    seen = {}
+
+    def capture(request, event_name, **_kwargs):
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        seen.setdefault(event_name.rsplit(".", 1)[-1], headers)
+
+    store.client.meta.events.register("before-send.s3", capture)
+    size = 3 * PART_SIZE
+    stored = store.put("signing/parts.bin", GeneratedStream(size, seed=5), size_hint=size)
+    assert store.verify("signing/parts.bin", stored.sha256)[0]
+    part = seen["UploadPart"]
+    assert part["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+    assert "x-amz-checksum-sha256" in part["Authorization"]  # the checksum header is signed
+    # Other requests keep signing their bodies over plain HTTP.
+    assert seen["CompleteMultipartUpload"]["X-Amz-Content-SHA256"] != "UNSIGNED-PAYLOAD"
+
+
+@pytest.mark.s3
 def test_a_part_failing_aborts_the_upload(s3):
     store = s3.make_store()
     calls = {"n": 0}

@@ -27,6 +27,20 @@ Use it from any test package (run pytest from the repository root, e.g.
 Bucket names are 3-63 characters of a-z, 0-9 and '-'. Set SEAWEED_KEEP_DIR=1
 to keep the data directory and weed.log for a post-mortem.
 
+Fault tests can take the store away and bring it back on the same ports and
+data directory (buckets, objects and open multipart uploads survive, also a
+kill)::
+
+    server.stop(kill=True)   # SIGKILL at once: a crash; stop() alone is a clean stop
+    ...                      # requests now fail (connection refused)
+    server.start()           # returns once S3 answers again (about a second)
+
+Stopping the session-wide server disturbs every later test: fault tests should
+run their own ``with seaweed_server() as server:`` (module-scoped fixture), as
+tests/storage/test_store_faults.py does. Give the stores there short timeouts
+(``connect_timeout=1&read_timeout=5&max_attempts=2`` in the store URL) so a
+dead store shows up within seconds instead of minutes.
+
 The server checks request signatures against a random access key pair made for
 this run (`server.access_key` / `server.secret_key`), so presigned URLs are
 really verified.
@@ -73,6 +87,60 @@ class SeaweedServer:
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
+    command: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    base_dir: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the weed process is alive (it may still be starting up)."""
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start weed (again) on the same ports and data directory; return once S3 answers.
+
+        Objects, buckets and open multipart uploads written before a `stop()`
+        are there again. Does nothing when the server is running. Raises
+        RuntimeError (with the log's tail) when it does not come up in time.
+        """
+        if self.running:
+            return
+        _remove_sockets(self)  # leftovers of a kill would block the new process
+        with open(self.log_path, "ab") as log:
+            log.write(b"\n---- (re)start ----\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.base_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not _s3_answers(self):
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"weed mini exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"weed mini did not answer on {self.endpoint} within {timeout:.0f}s:\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(0.25)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop weed and every process it started; the data directory stays for `start()`.
+
+        ``kill=True`` sends SIGKILL at once (a crash: no clean shutdown), else
+        SIGTERM with a few seconds' grace. Returns once the processes are gone,
+        so the S3 port refuses connections from then on.
+        """
+        if self.process is not None:
+            _stop(self.process, grace=0.0 if kill else 5.0)
+        _remove_sockets(self)
 
     def client(self, **config_options):
         """A boto3 S3 client for this server (path-style, checksums only when required)."""
@@ -202,9 +270,8 @@ def _choose_ports() -> dict[str, int]:
 
 def _command(weed: str, base: Path, ports: dict[str, int]) -> list[str]:
     data = base / "data"
-    data.mkdir()
-    (base / "admin").mkdir()
-    (base / "webdav-cache").mkdir()
+    for directory in (data, base / "admin", base / "webdav-cache"):
+        directory.mkdir(exist_ok=True)
     args = [
         weed,
         "mini",
@@ -265,28 +332,46 @@ def _stop(process: subprocess.Popen, grace: float = 5.0) -> None:
 
     A clean stop takes about 1.5 s; now and then (seen after a busy test
     session) its volume server never finishes stopping, so after `grace`
-    seconds the group is killed. The data is thrown away anyway.
+    seconds (at once when `grace` is 0) the group is killed.
     """
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+    if process.poll() is None and grace > 0:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # The group may outlive its leader (weed's children): always make sure.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    _wait_group_gone(process.pid)
 
 
-def _remove_grpc_sockets(ports: dict[str, int]) -> None:
-    """Remove the unix sockets weed puts in /tmp (a path it hard-codes) for our gRPC ports.
+def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
+    """Wait until no process of the group is left (signal 0 probes without harm)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
 
-    A clean shutdown removes them; after a kill they would stay behind. The names
-    carry our ports, which no one else could use while weed held them.
+
+def _remove_sockets(server: SeaweedServer) -> None:
+    """Remove the unix sockets of a stopped weed: ours in its directory, its own in /tmp.
+
+    weed puts its gRPC sockets in /tmp (a path it hard-codes). A clean shutdown
+    removes them; after a kill they would stay behind and a restart could not
+    bind them. The names carry our ports, which no one else could use while
+    weed held them.
     """
-    for name in _PAIRED:
-        path = Path(f"/tmp/seaweedfs-{name}-grpc-{ports[f'{name}.port.grpc']}.sock")
+    paths = [Path(f"/tmp/seaweedfs-{name}-grpc-{server.ports[f'{name}.port.grpc']}.sock")
+             for name in _PAIRED]
+    if server.base_dir is not None:
+        paths += [server.base_dir / "filer.sock", server.base_dir / "s3.sock"]
+    for path in paths:
         with contextlib.suppress(OSError):
             if path.is_socket():
                 path.unlink()
@@ -320,33 +405,13 @@ def seaweed_server(*, timeout: float = 60.0, keep_dir: bool | None = None
         log_path=log_path,
         ports=ports,
     )
-    command = _command(weed, base, ports)
-    with open(log_path, "wb") as log:
-        server.process = subprocess.Popen(
-            command,
-            cwd=base,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=_server_env(access_key, secret_key),
-            start_new_session=True,
-        )
+    server.command = _command(weed, base, ports)
+    server.env = _server_env(access_key, secret_key)
+    server.base_dir = base
     try:
-        deadline = time.monotonic() + timeout
-        while not _s3_answers(server):
-            if server.process.poll() is not None:
-                raise RuntimeError(
-                    f"weed mini exited with {server.process.returncode}:\n{server.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"weed mini did not answer on {server.endpoint} within {timeout:.0f}s:\n"
-                    f"{server.log_tail()}"
-                )
-            time.sleep(0.25)
+        server.start(timeout)
         yield server
     finally:
-        _stop(server.process)
-        _remove_grpc_sockets(ports)
+        server.stop()
         if not keep_dir:
             shutil.rmtree(base, ignore_errors=True)
