@@ -65,9 +65,19 @@ def _configure_database(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def _runs_migrations(app: Flask) -> bool:
+    """Flask-Migrate (and Alembic) for the `flask` command, tests and tools, not in served workers.
+
+    Importing them costs a gunicorn worker some 11 MB it never uses; the `flask` command sets
+    FLASK_RUN_FROM_CLI, and a script that migrates in-process sets MIGRATIONS_IN_PROCESS=1.
+    """
+    return (os.environ.get("FLASK_RUN_FROM_CLI") == "true" or os.environ.get("MIGRATIONS_IN_PROCESS") == "1"
+            or app.testing)
+
+
 def register_extensions(app: Flask) -> None:
     from enforcement import models  # noqa: F401  (registers the tables)
-    from enforcement.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from enforcement.extensions import babel, csrf, db, limiter, login_manager
     from enforcement.i18n import select_locale, select_timezone
 
     db.init_app(app)
@@ -83,7 +93,10 @@ def register_extensions(app: Flask) -> None:
                     cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
-    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
+    if _runs_migrations(app):
+        from flask_migrate import Migrate
+
+        Migrate(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
@@ -99,7 +112,24 @@ def register_storage(app: Flask) -> None:
 
     if url.startswith("file://") and app.config["ENV_NAME"] == "production":
         log.warning("STORAGE_URL is a local folder: fine for one server, not for several (see README.md).")
-    app.extensions["object_store"] = store_from_url(url)
+    store = store_from_url(url)
+    if app.config.get("STORAGE_CHECK_ON_START", True):
+        check_store(store)
+    app.extensions["object_store"] = store
+
+
+def check_store(store) -> None:
+    """Refuse to start on a bucket without versioning or object lock as configured (write-once)."""
+    from storage import StorageError
+
+    try:
+        problems = store.check_setup()
+    except StorageError as exc:
+        raise RuntimeError(f"The object store cannot be checked ({exc}); refusing to start. "
+                           "Set STORAGE_CHECK_ON_START=0 only to run maintenance commands.") from exc
+    if problems:
+        raise RuntimeError("The object store is not set up for write-once records; refusing to start:\n  - "
+                           + "\n  - ".join(problems))
 
 
 def register_blueprints(app: Flask) -> None:

@@ -58,6 +58,13 @@ class Config:
     # X-Forwarded-* headers are ignored; behind one proxy set 1, or every user shares the
     # proxy's address and the login rate limit locks them all out together.
     PROXY_COUNT = _int("PROXY_COUNT", 0)
+    # Evidence uploads: the largest file, the part size sent to the store (S3 needs at least 5 MiB)
+    # and how long an interrupted upload may be resumed before the sweeper drops it.
+    MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_MB", 4096) * 1024 * 1024
+    UPLOAD_PART_BYTES = _int("UPLOAD_PART_MB", 8) * 1024 * 1024
+    UPLOAD_RESUME_HOURS = _int("UPLOAD_RESUME_HOURS", 72)
+    # At start, check that the bucket has versioning and object lock as configured (refuse otherwise).
+    STORAGE_CHECK_ON_START = _bool("STORAGE_CHECK_ON_START", True)
     RATELIMIT_ENABLED = True
 
     CASES_PER_PAGE = _int("CASES_PER_PAGE", 25)

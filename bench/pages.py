@@ -60,6 +60,7 @@ def log(message: str) -> None:
 def make_app(workdir: Path):
     os.environ["INSTANCE_PATH"] = str(workdir)  # read when config is imported
     os.environ.setdefault("APP_ENV", "development")
+    os.environ["MIGRATIONS_IN_PROCESS"] = "1"  # build() migrates in this process
     import config
     from app import create_app
 

@@ -48,6 +48,58 @@ def audit_checkpoint() -> None:
     click.echo(f"checkpoint: event {body['seq']} {body['hash']}" if body else "no events yet")
 
 
+storage_cli = AppGroup("storage", help="The object store: verify the records' bytes, list orphans, sweep uploads.")
+
+
+@storage_cli.command("verify")
+@click.option("--case", "case_id", type=int, help="Only the records of this case (its id).")
+@click.option("--sample", type=click.IntRange(min=1), help="Check this many records chosen at random.")
+def storage_verify(case_id: int | None, sample: int | None) -> None:
+    """Re-read every record's object, recompute SHA-256, report mismatches and missing objects (exit 1)."""
+    from .services import records
+
+    started = time.perf_counter()
+    report = records.verify_records(
+        case_id=case_id, sample=sample,
+        progress=lambda done, total: done % 100 == 0 and click.echo(f"  … {done}/{total}", err=True))
+    elapsed = time.perf_counter() - started
+    for record, actual in report.mismatched:
+        click.echo(f"MISMATCH record {record.id} (case {record.case_id}) {record.storage_key}: recorded "
+                   f"{record.sha256}, stored bytes hash to {actual}", err=True)
+    for record in report.missing:
+        click.echo(f"MISSING record {record.id} (case {record.case_id}) {record.storage_key}", err=True)
+    for record, error in report.errors:
+        click.echo(f"ERROR record {record.id} (case {record.case_id}) {record.storage_key}: {error}", err=True)
+    summary = (f"{report.checked} records, {report.bytes / 1048576:.1f} MB in {elapsed:.1f} s: "
+               f"{len(report.mismatched)} mismatched, {len(report.missing)} missing, {len(report.errors)} unreadable")
+    if report.ok:
+        click.echo(f"OK: {summary}")
+        return
+    click.echo(f"FAILED: {summary}", err=True)
+    sys.exit(1)
+
+
+@storage_cli.command("orphans")
+def storage_orphans() -> None:
+    """List stored record objects that no record points to (one key per line)."""
+    from .services import records
+
+    keys = records.orphans()
+    for key in keys:
+        click.echo(key)
+    click.echo(f"{len(keys)} orphaned object(s)", err=True)
+
+
+@storage_cli.command("sweep")
+def storage_sweep() -> None:
+    """Forget uploads not resumed within UPLOAD_RESUME_HOURS; abort store uploads no row knows."""
+    from .services import records
+
+    result = records.sweep()
+    db.session.commit()
+    click.echo(f"expired uploads: {result['expired']}, aborted store uploads: {result['aborted']}")
+
+
 @click.command("demo")
 def demo_command() -> None:
     """Load the demo town 永平镇 (idempotent: a second run changes nothing)."""
@@ -75,6 +127,7 @@ def init_db_command() -> None:
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
+    app.cli.add_command(storage_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(init_db_command)
     from .cli_admin import admin_cli

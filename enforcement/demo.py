@@ -463,4 +463,41 @@ def _step(case: Case, target: Stage, day: date, draft: Draft, head: User) -> Non
         cases.mark_complex(case, actor=head, reason=plan.complex_reason)
     # The head signs decisions and orders execution; the lead officer moves the rest.
     actor = head if target in (Stage.DECISION, Stage.EXECUTION) else draft.lead
+    if Stage(case.stage) != Stage.REVIEW or target != Stage.INVESTIGATION:
+        _add_records(case, day, draft.lead)
     workflow.advance(case, target, actor=actor, today=day)
+
+
+# Around 永平镇 (a made-up town: the coordinates only make the photos' EXIF look real).
+DEMO_LATITUDE, DEMO_LONGITUDE = 25.0453, 102.7097
+
+
+def _add_records(case: Case, day: date, officer: User) -> None:
+    """The records the rules require before the case leaves its stage, uploaded as an officer would."""
+    import io
+    from datetime import datetime, time
+
+    from . import sample_files
+    from .services import records
+
+    rng = random.Random(f"{case.number}-{case.stage}")
+    for item in records.missing_for(case, case.stage):
+        kind = item.record_type
+        taken = datetime.combine(day, time(9 + rng.randint(0, 7), rng.randint(0, 59), rng.randint(0, 59)))
+        extra = {}
+        if kind.kind == "photo":
+            content = sample_files.jpeg(taken=taken, latitude=DEMO_LATITUDE + rng.uniform(-0.02, 0.02),
+                                        longitude=DEMO_LONGITUDE + rng.uniform(-0.02, 0.02), device="DemoCam X1",
+                                        color=(rng.randint(60, 200), rng.randint(60, 200), rng.randint(60, 200)))
+            filename = f"IMG_{taken:%Y%m%d_%H%M%S}.jpg"
+        elif kind.kind in ("video", "audio"):
+            content, filename = sample_files.for_kind(kind.kind, f"DSJ{rng.randint(1000, 9999)}_{taken:%Y%m%d}")
+            extra = {"av_method": "执法记录仪全程录制，未经剪辑", "av_maker": officer.name,
+                     "av_proves": "执行现场情况及当事人物品清点过程", "device": f"DSJ-{rng.randint(100, 999)}",
+                     "captured_at": taken.isoformat(), "transcript": "（演示）执法人员宣读强制拆除决定……"}
+        else:
+            content = sample_files.pdf(f"Demo {kind.code}", case.number, day.isoformat())
+            filename = f"{kind.name}.pdf"
+        upload = records.begin_upload(case, officer, filename=filename, size=len(content), type_code=kind.code,
+                                      description=f"{kind.name}（演示）", place=case.village, **extra)
+        records.receive(upload, officer, io.BytesIO(content), offset=0)

@@ -33,7 +33,24 @@ def commit() -> None:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith(("/api/", "/uploads/")) or request.is_json
+            or request.accept_mimetypes.best == "application/json")
+
+
+def _store_origin(app: Flask) -> str:
+    """" <scheme://host>" of the object store's presigned URLs, or "" when it serves none (local files)."""
+    if "store_origin" not in app.extensions:
+        origin = ""
+        store = app.extensions.get("object_store")
+        try:
+            url = store.url("cases/origin-probe", content_type="application/octet-stream") if store else None
+        except Exception:  # noqa: BLE001 - no origin: the pages then show local files only
+            url = None
+        if url:
+            parts = urlsplit(url)
+            origin = f" {parts.scheme}://{parts.netloc}"
+        app.extensions["store_origin"] = origin
+    return app.extensions["store_origin"]
 
 
 def register_web(app: Flask) -> None:
@@ -92,9 +109,11 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        store = _store_origin(app)  # records may be shown from the store's short-lived URLs
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+            f"default-src 'self'; img-src 'self' data: blob:{store}; media-src 'self' blob:{store}; "
+            f"frame-src 'self'{store}; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
         return response
 
@@ -103,6 +122,14 @@ def register_web(app: Flask) -> None:
         from .services.workflow import stage_label
         return {"perm": permissions, "stage_label": stage_label, "current_locale": str(get_locale() or "zh_CN"),
                 "flash_unmet": g.get("unmet")}
+
+    @app.template_filter("filesize")
+    def format_filesize(value):
+        size = float(value or 0)
+        for unit in ("B", "KB", "MB", "GB"):
+            if size < 1024 or unit == "GB":
+                return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            size /= 1024
 
     @app.template_filter("date")
     def format_date(value):

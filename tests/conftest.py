@@ -197,3 +197,17 @@ def csrf_token(client, path: str) -> str:
         rb'value="([^"]+)"[^>]*name="csrf_token"', page.data)
     assert match, f"no CSRF token on {path} (status {page.status_code})"
     return match.group(1).decode()
+
+
+@pytest.fixture
+def without_record_rules(app):
+    """An empty rules table: for tests of other gates, which would otherwise need every record first.
+
+    The completeness rules are data (record_requirements); tests/test_records.py tests them.
+    """
+    from sqlalchemy import text
+
+    from enforcement.extensions import db
+
+    db.session.execute(text("DELETE FROM record_requirements"))
+    db.session.commit()

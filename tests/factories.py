@@ -85,3 +85,45 @@ class Factory:
             cases.approve_filing(case, actor=team["head"])
             db.session.commit()
         return case
+
+    def record(self, case, type_code: str, *, actor=None, content: bytes | None = None, filename: str | None = None,
+               **fields):
+        """A record added through the real upload services (begin, then the bytes in one go)."""
+        return add_record(case, type_code, actor=actor, content=content, filename=filename, **fields)
+
+    def required_records(self, case, *, actor=None):
+        """Every record the rules require before the case leaves its current stage."""
+        return add_required_records(case, actor=actor)
+
+
+AV_FIELDS = {"av_method": "执法记录仪全程录制", "av_maker": "执法人员", "av_proves": "现场状况",
+             "transcript": "录音文字记录"}
+
+
+def add_record(case, type_code: str, *, actor=None, content: bytes | None = None, filename: str | None = None,
+               **fields):
+    import io
+
+    from enforcement import sample_files
+    from enforcement.services import records
+
+    kind = records.get_record_type(type_code)
+    if content is None:
+        content, default_name = sample_files.for_kind(kind.kind, type_code)
+        filename = filename or default_name
+    actor = actor or next(o.user for o in case.active_officers)
+    if kind.is_audiovisual:
+        for key, value in AV_FIELDS.items():
+            fields.setdefault(key, value)
+    upload = records.begin_upload(case, actor, filename=filename or f"{type_code}.bin", size=len(content),
+                                  type_code=type_code, **fields)
+    db.session.commit()
+    received = records.receive(upload, actor, io.BytesIO(content), offset=0, before_transfer=db.session.commit)
+    db.session.commit()
+    return received.record
+
+
+def add_required_records(case, *, actor=None) -> list:
+    from enforcement.services import records
+
+    return [add_record(case, item.record_type.code, actor=actor) for item in records.missing_for(case, case.stage)]

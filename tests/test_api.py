@@ -545,6 +545,7 @@ def test_acting_on_a_stale_version_is_refused(api, make, team):
 
 def test_advance_moves_the_case_when_the_gates_pass(api, make, team):
     case = make.case(team, approve=True)
+    make.required_records(case)
     response = api("POST", f"/cases/{case.id}/advance", team["officer"], json={"target": "notice"})
     assert response.status_code == 200
     assert response.get_json()["stage"] == "notice"
@@ -554,11 +555,13 @@ def test_advance_moves_the_case_when_the_gates_pass(api, make, team):
 
 def test_advance_refused_lists_the_unmet_conditions(api, make, team):
     case = make.case(team, approve=True)
+    make.required_records(case)
     assert api("POST", f"/cases/{case.id}/advance", team["officer"], json={"target": "notice"}).status_code == 200
     response = api("POST", f"/cases/{case.id}/advance", team["officer"], json={"target": "decision"})
     assert response.status_code == 409
     unmet = response.get_json()["unmet"]
     assert any("legal review" in u for u in unmet)
+    assert any("Notice of the intended decision" in u or "事先告知书" in u for u in unmet)
     db.session.refresh(case)
     assert case.stage == Stage.NOTICE.value
 

@@ -50,6 +50,7 @@ def populate(make) -> dict:
     team = make.team()
     for _ in range(3):
         case = make.case(team, approve=True, filed_on=date(2026, 3, 10))
+        make.required_records(case)
         workflow.advance(case, "notice", actor=team["officer"], today=date(2026, 4, 1))
         db.session.commit()
     make.case(team, filed_on=date(2026, 3, 12))

@@ -279,7 +279,7 @@ def test_case_list_shows_chinese_stage_names(client, make, login):
 
 # --- (e) a refusal from a service, in Chinese -------------------------------------------------------
 
-def test_gate_refusal_of_a_major_decision_is_shown_in_chinese(client, make, login):
+def test_gate_refusal_of_a_major_decision_is_shown_in_chinese(without_record_rules, client, make, login):
     team = make.team()
     matter = make.matter(team["body"], in_major_catalogue=True)
     case = make.case(team, approve=True, matter=matter)

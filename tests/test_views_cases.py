@@ -545,6 +545,7 @@ def test_approval_shows_why_it_would_be_refused_and_refuses(make, team, as_user)
 
 def test_advance_moves_the_case_when_nothing_is_unmet(make, team, as_user):
     case = make.case(team, approve=True)
+    make.required_records(case)
     client = as_user(team["officer"])
     page = text(client.get(f"/cases/{case.id}"))
     assert "Move to Notice" in page and "No unmet conditions." in page
@@ -570,7 +571,7 @@ def test_advance_refused_shows_the_unmet_conditions_before_and_after_clicking(ma
     assert refreshed(case).stage == Stage.INVESTIGATION.value
 
 
-def test_major_case_cannot_skip_legal_review(make, team, as_user):
+def test_major_case_cannot_skip_legal_review(without_record_rules, make, team, as_user):
     case = make.case(team, approve=True)
     client = as_user(team["officer"])
     action(client, case, "advance", target="notice")
@@ -581,7 +582,7 @@ def test_major_case_cannot_skip_legal_review(make, team, as_user):
     assert refreshed(case).stage == Stage.NOTICE.value
 
 
-def test_returning_a_case_from_review_takes_a_reason(make, team, as_user):
+def test_returning_a_case_from_review_takes_a_reason(without_record_rules, make, team, as_user):
     case = make.case(team, approve=True)
     client = as_user(team["officer"])
     action(client, case, "advance", target="notice")

@@ -34,6 +34,10 @@ def english(app):
         yield
 
 
+# The completeness rules are data; tests/test_records.py tests them. Here: the other gates.
+pytestmark = pytest.mark.usefixtures("without_record_rules")
+
+
 @pytest.fixture
 def team(make):
     return make.team()

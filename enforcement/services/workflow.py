@@ -145,3 +145,7 @@ def _major_needs_review(case: Case, today: date) -> list[str]:
         return [_("This is a major decision (%(reasons)s): it must pass legal review before the decision "
                   "(行政处罚法 art. 58).", reasons=list_separator().join(reasons))]
     return []
+
+
+# Gates defined by later modules register themselves when imported: import them with the machine.
+from . import records  # noqa: E402,F401  (required-records gates)

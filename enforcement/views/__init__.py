@@ -5,5 +5,6 @@ from .auth import bp as auth_bp
 from .cases import bp as cases_bp
 from .main import bp as main_bp
 from .public import bp as public_bp
+from .records import bp as records_bp
 
-BLUEPRINTS = (auth_bp, main_bp, cases_bp, admin_bp, api_bp, public_bp)
+BLUEPRINTS = (auth_bp, main_bp, cases_bp, admin_bp, api_bp, public_bp, records_bp)

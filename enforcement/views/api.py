@@ -444,6 +444,62 @@ def case_events(case_id: int):
     return {"case_id": case.id, "items": [_event(e) for e in audit.events_for_case(case.id)]}
 
 
+# --- records (the upload protocol of views/records.py, with the bearer token) -------------------
+
+def _record(record, replaced: dict) -> dict:
+    return {"id": record.id, "type": record.type_code, "type_name": record.record_type.name, "stage": record.stage,
+            "original_filename": record.original_filename, "content_type": record.content_type,
+            "size": record.size, "sha256": record.sha256, "uploaded_by": record.uploaded_by.name,
+            "uploaded_at": record.uploaded_at.isoformat() + "Z",
+            "captured_at": record.captured_at.isoformat() if record.captured_at else None,
+            "captured_at_source": record.captured_at_source or None, "place": record.place,
+            "latitude": record.latitude, "longitude": record.longitude, "device": record.device,
+            "description": record.description, "supersedes_id": record.supersedes_id,
+            "supersede_reason": record.supersede_reason or None,
+            "superseded_by_id": replaced[record.id].id if record.id in replaced else None}
+
+
+@bp.get("/cases/<int:case_id>/records")
+def case_records(case_id: int):
+    from ..services import records as record_service
+
+    user = _user()
+    case = cases.get_case(user, case_id)
+    rows = record_service.case_records(case)
+    replaced = record_service.superseded_ids(rows)
+    checklist = [{"stage": i.stage, "type": i.record_type.code, "type_name": i.record_type.name, "basis": i.basis,
+                  "met": i.met, "record_ids": [r.id for r in i.records]} for i in record_service.checklist(case)]
+    return {"case_id": case.id, "items": [_record(r, replaced) for r in rows], "checklist": checklist}
+
+
+@bp.post("/cases/<int:case_id>/uploads")
+def upload_begin(case_id: int):
+    from . import records as record_views
+
+    return record_views.begin(case_id, _user())
+
+
+@bp.get("/uploads/<upload_id>")
+def upload_status(upload_id: str):
+    from . import records as record_views
+
+    return record_views.status(upload_id, _user())
+
+
+@bp.put("/uploads/<upload_id>")
+def upload_send(upload_id: str):
+    from . import records as record_views
+
+    return record_views.send(upload_id, _user())
+
+
+@bp.delete("/uploads/<upload_id>")
+def upload_cancel(upload_id: str):
+    from . import records as record_views
+
+    return record_views.cancel(upload_id, _user())
+
+
 FILE_FIELDS = {"matter_id", "route", "source", "source_detail", "party", "village", "place_detail", "summary",
                "act_began_on", "act_ended_on", "discovered_on", "filed_on", "officer_ids", "lead_officer_id"}
 PARTY_FIELDS = {"kind", "name", "id_number", "phone", "address", "is_minor"}

@@ -16,6 +16,7 @@ from ..forms.cases import (AdvanceForm, ApproveFilingForm, AssignOfficerForm, Ca
 from ..models import Case, Matter, Stage
 from ..services import cases as case_service
 from ..services import catalogue, people, workflow
+from ..services import records as record_service
 from ..services.cases import CaseFilter, PartyData
 from ..services.errors import DomainError, GateRefused, NotFound, PermissionDenied
 from ..services.major import major_reasons
@@ -145,7 +146,15 @@ def show(case_id: int):
         overdue=case_service.is_overdue(case, today), lead=case_service.lead_officer(case),
         route_label=case_service.route_label(case.route), source_label=case_service.source_label(case.source),
         party_kind_label=case_service.party_kind_label(case.party_kind), stages=list(Stage),
-        current_index=list(Stage).index(case.stage_enum), timeline=case_service.case_timeline(case))
+        current_index=list(Stage).index(case.stage_enum), timeline=case_service.case_timeline(case),
+        records=_records_panel(case, user))
+
+
+def _records_panel(case, user) -> dict:
+    rows = record_service.case_records(case)
+    return {"rows": rows, "replaced": record_service.superseded_ids(rows), "checklist": record_service.checklist(case),
+            "available": record_service.store_available(), "can_add": record_service.can_add_record(user, case),
+            "type_label": record_service.type_label}
 
 
 # --- actions on a case -----------------------------------------------------------------------------

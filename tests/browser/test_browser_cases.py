@@ -155,7 +155,9 @@ def test_major_case_at_notice_shows_decision_disabled_with_the_unmet_reason(site
 
         team = make.team()
         case = make.case(team, approve=True)  # the planning route: a demolition order is major
+        make.required_records(case)
         workflow.advance(case, "notice", actor=team["officer"])
+        make.required_records(case)  # the notice of the intended decision: only the legal review is missing
         return {"officer": team["officer"].username, "id": case.id}
 
     data = site.run(setup)
