@@ -321,7 +321,8 @@ def content_disposition(disposition: str, filename: str | None) -> str:
     return value
 
 
-def download_headers(content_type: str | None, filename: str | None = None) -> dict[str, str]:
+def download_headers(content_type: str | None, filename: str | None = None, *,
+                     attachment: bool = False) -> dict[str, str]:
     """Response headers for serving a stored object to a browser safely.
 
     Images, video and PDF may be shown inline; anything else (HTML, SVG,
@@ -334,7 +335,7 @@ def download_headers(content_type: str | None, filename: str | None = None) -> d
     except ValueError:
         safe_type = None
     safe_type = safe_type or "application/octet-stream"
-    disposition = "inline" if is_inline_type(safe_type) else "attachment"
+    disposition = "inline" if is_inline_type(safe_type) and not attachment else "attachment"
     return {
         "Content-Type": safe_type,
         "Content-Disposition": content_disposition(disposition, filename),
@@ -505,7 +506,8 @@ class ObjectStore:
         return actual == reference, actual
 
     def url(self, key: str, *, expires: int = 300, filename: str | None = None,
-            content_type: str | None = None, version_id: str | None = None) -> str | None:
+            content_type: str | None = None, version_id: str | None = None,
+            attachment: bool = False) -> str | None:
         """A short-lived URL from which a browser can download the object, or None.
 
         None means the backend cannot serve directly (local files): stream with
@@ -513,7 +515,7 @@ class ObjectStore:
         response content type and disposition are always fixed by the URL
         itself, following `download_headers()`: stored HTML or SVG never renders
         inline. `content_type` defaults to the stored one; `filename` names the
-        download.
+        download; `attachment` forces a download even for types shown inline.
         """
         return None
 

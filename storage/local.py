@@ -623,7 +623,7 @@ class LocalStore(ObjectStore):
         return []
 
     def url(self, key, *, expires=300, filename=None, content_type=None,
-            version_id=None) -> None:
+            version_id=None, attachment=False) -> None:
         """Always None: serve local objects through the app with `open()` and `download_headers()`."""
         self._path(key)
         return None

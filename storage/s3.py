@@ -894,14 +894,14 @@ class S3Store(ObjectStore):
             raise self._fail(e, "reading", key) from e
 
     def url(self, key, *, expires=300, filename=None, content_type=None,
-            version_id=None) -> str:
+            version_id=None, attachment=False) -> str:
         """A presigned GET URL whose response type and disposition are forced (see base class)."""
         validate_key(key)
         if not 1 <= int(expires) <= 7 * 24 * 3600:
             raise ValueError("expires must be between 1 second and 7 days")
         if content_type is None:
             content_type = self.head(key, version_id=version_id).content_type
-        headers = download_headers(content_type, filename)
+        headers = download_headers(content_type, filename, attachment=attachment)
         params = self._version({
             "Bucket": self.bucket,
             "Key": key,

@@ -123,3 +123,64 @@ def test_the_home_page_shows_the_calendar_warning(app, client, make, known_until
         session["lang"] = "en"
     text = client.get("/home").get_data(as_text=True)
     assert "does not cover 2027" in text
+
+
+# --- local overrides --------------------------------------------------------------------------------
+
+@pytest.fixture
+def admin(make):
+    from enforcement.models import Role
+
+    return make.user(Role.ADMIN)
+
+
+def test_an_override_makes_a_working_day_a_day_off_and_deadlines_move(app, admin):
+    from enforcement.extensions import db
+
+    # 5 working days after Monday 2026-03-02 is Monday 2026-03-09; a local day off on Wed 4 March moves it.
+    assert calendar.add_working_days(date(2026, 3, 2), 5) == date(2026, 3, 9)
+    calendar.set_override(actor=admin, day=date(2026, 3, 4), workday=False, reason="县政府通知：防汛停工一日")
+    db.session.commit()
+    assert calendar.is_workday(date(2026, 3, 4)) is False
+    assert calendar.add_working_days(date(2026, 3, 2), 5) == date(2026, 3, 10)
+
+
+def test_an_override_makes_a_sunday_a_working_day(app, admin):
+    calendar.set_override(actor=admin, day=date(2026, 3, 8), workday=True, reason="调休")
+    assert calendar.is_workday(date(2026, 3, 8)) is True
+    assert calendar.add_calendar_days(date(2026, 3, 1), 7) == date(2026, 3, 8)  # no roll to Monday
+
+
+def test_changing_and_removing_an_override_are_audited(app, admin):
+    from sqlalchemy import select
+
+    from enforcement.extensions import db
+    from enforcement.models import AuditEvent
+
+    calendar.set_override(actor=admin, day=date(2026, 3, 4), workday=False, reason="停工")
+    calendar.set_override(actor=admin, day=date(2026, 3, 4), workday=True, reason="撤销停工")
+    calendar.remove_override(actor=admin, day=date(2026, 3, 4))
+    actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "calendar")))
+    assert actions == ["calendar.override_set", "calendar.override_set", "calendar.override_removed"]
+    assert calendar.is_workday(date(2026, 3, 4)) is True
+
+
+def test_an_override_needs_a_reason_and_a_top_level_admin(app, admin, make):
+    from enforcement.models import Role
+    from enforcement.services.errors import DomainError, PermissionDenied
+
+    with pytest.raises(DomainError):
+        calendar.set_override(actor=admin, day=date(2026, 3, 4), workday=False, reason="  ")
+    town = make.body(parent_id=admin.body_id)
+    town_admin = make.user(Role.ADMIN, body=town)
+    with pytest.raises(PermissionDenied):
+        calendar.set_override(actor=town_admin, day=date(2026, 3, 4), workday=False, reason="停工")
+    with pytest.raises(PermissionDenied):
+        calendar.set_override(actor=make.user(Role.OFFICER), day=date(2026, 3, 4), workday=False, reason="停工")
+
+
+def test_an_unknown_year_is_still_refused_except_on_an_overridden_day(app, admin):
+    calendar.set_override(actor=admin, day=date(2099, 1, 5), workday=True, reason="测试")
+    assert calendar.is_workday(date(2099, 1, 5)) is True
+    with pytest.raises(CalendarUnknown):
+        calendar.is_workday(date(2099, 1, 6))

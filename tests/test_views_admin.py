@@ -705,3 +705,39 @@ def test_names_are_escaped_on_every_page(app, make, team, admin_client):
         page = page_text(admin_client.get(path))
         assert "<script>x()" not in page and "<img src=x>" not in page, path
         assert "&lt;script&gt;x()" in page, path
+
+
+# --- the working-day calendar -----------------------------------------------------------------------
+
+def test_admin_adds_and_removes_a_local_day_off(app, team, admin_client):
+    from datetime import date
+
+    from enforcement.services import calendar
+
+    response = post_form(admin_client, "/admin/calendar", {"day": "2026-03-04", "workday": "0",
+                                                          "reason": "县政府通知：防汛停工一日"})
+    assert response.status_code == 302
+    assert calendar.is_workday(date(2026, 3, 4)) is False
+    page = page_text(admin_client.get("/admin/calendar"))
+    assert "2026-03-04" in page and "防汛停工" in page
+    response = post_form(admin_client, "/admin/calendar/2026-03-04/remove", token_from="/admin/calendar")
+    assert response.status_code == 302
+    assert calendar.is_workday(date(2026, 3, 4)) is True
+
+
+def test_a_local_change_without_a_reason_is_refused_beside_the_field(app, team, admin_client):
+    response = post_form(admin_client, "/admin/calendar", {"day": "2026-03-04", "workday": "0", "reason": ""})
+    assert response.status_code == 400
+    assert "Give the reason" in page_text(response)
+
+
+def test_only_an_admin_of_the_top_level_body_changes_the_calendar(app, make, team):
+    from enforcement.models import Role
+
+    town = make.body(parent_id=team["body"].id)
+    for user in (team["officer"], make.user(Role.ADMIN, body=town)):
+        client = sign_in(app, user)
+        assert client.get("/admin/calendar").status_code == 200  # everyone may read it
+        response = post_form(client, "/admin/calendar", {"day": "2026-03-04", "workday": "0", "reason": "x"},
+                             token_from="/admin/calendar")
+        assert response.status_code == 403

@@ -142,6 +142,15 @@ class DeactivateForm(FlaskForm):
         DataRequired(message=_l("Give the reason for deactivating the user.")), Length(max=500)])
 
 
+class CalendarOverrideForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired(message=_l("Enter a date."))])
+    workday = SelectField(_l("That day is"), choices=[C("0", _l("a day off")), C("1", _l("a working day"))],
+                          default="0")
+    reason = StringField(_l("Reason"), filters=STRIP, validators=[
+        DataRequired(message=_l("Give the reason for the change, e.g. the notice that decided it.")),
+        Length(max=200)])
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[
         DataRequired(message=_l("Enter a new password.")),

@@ -4,3 +4,4 @@ from .catalogue import Matter, MatterCategory  # noqa: F401
 from .case import Case, CaseCounter, CaseOfficer, PartyKind, Route, Source, Stage  # noqa: F401
 from .audit import AuditEvent, AuditHead  # noqa: F401
 from .record import Record, RecordKind, RecordRequirement, RecordType, Upload  # noqa: F401
+from .calendar import CalendarOverride  # noqa: F401

@@ -2,8 +2,9 @@
 
 Rules (民事诉讼法 art. 85): the start day is not counted; a period ending on a holiday ends on
 the next working day. Working days follow the State Council's yearly notice, including weekend
-days turned into working days (调休), from the chinese-calendar package. A date outside the
-years it knows is refused loudly, never guessed.
+days turned into working days (调休), from the chinese-calendar package, and then the local
+overrides an admin keeps (table calendar_overrides), which win. A date outside the years the
+package knows, and with no override, is refused loudly, never guessed.
 """
 from __future__ import annotations
 
@@ -11,15 +12,33 @@ from datetime import date, timedelta
 
 import chinese_calendar
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from .errors import DomainError
+from ..extensions import db
+from ..models import CalendarOverride
+from . import audit
+from .errors import DomainError, PermissionDenied
 
 
 class CalendarUnknown(DomainError):
     """The working-day calendar does not know the year asked about."""
 
 
-def is_workday(day: date) -> bool:
+def _overrides(first: date, last: date) -> dict[date, bool]:
+    rows = db.session.execute(select(CalendarOverride.day, CalendarOverride.workday)
+                              .where(CalendarOverride.day.between(first, last)))
+    return {day: workday for day, workday in rows}
+
+
+def is_workday(day: date, overrides: dict[date, bool] | None = None) -> bool:
+    """Whether `day` is a working day: a local override if there is one, else the national schedule.
+
+    `overrides` (from `_overrides`) saves a query per day when a caller walks a period.
+    """
+    if overrides is None:
+        overrides = _overrides(day, day)
+    if day in overrides:
+        return overrides[day]
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError as exc:
@@ -32,10 +51,12 @@ def add_working_days(start: date, days: int) -> date:
     """The date `days` working days after `start` (start day not counted)."""
     if days < 1:
         raise ValueError("days must be positive")
+    # Working days are at most a week's holiday apart: this window always holds the answer.
+    overrides = _overrides(start, start + timedelta(days=days * 3 + 30))
     current, counted = start, 0
     while counted < days:
         current += timedelta(days=1)
-        if is_workday(current):
+        if is_workday(current, overrides):
             counted += 1
     return current
 
@@ -44,7 +65,8 @@ def add_calendar_days(start: date, days: int, *, roll_to_workday: bool = True) -
     """`days` calendar days after `start`; a period ending on a holiday ends on the next working day."""
     end = start + timedelta(days=days)
     if roll_to_workday:
-        while not is_workday(end):
+        overrides = _overrides(end, end + timedelta(days=30))
+        while not is_workday(end, overrides):
             end += timedelta(days=1)
     return end
 
@@ -80,3 +102,57 @@ def coverage_warning(today: date) -> str | None:
     return _("The working-day calendar does not cover %(year)s: deadlines that fall in %(year)s cannot be "
              "computed until the package chinese-calendar is updated with that year's holiday schedule.",
              year=year)
+
+
+# --- local overrides ------------------------------------------------------------------------------
+
+OVERRIDE_FIELDS = ("day", "workday", "reason")
+
+
+def can_manage_calendar(user) -> bool:
+    """Overrides hold for every body of the installation: admins of the top-level body keep them."""
+    from .permissions import can_manage_master_data
+
+    return can_manage_master_data(user) and user.body.parent_id is None
+
+
+def list_overrides(*, since: date | None = None) -> list[CalendarOverride]:
+    query = select(CalendarOverride).order_by(CalendarOverride.day)
+    if since is not None:
+        query = query.where(CalendarOverride.day >= since)
+    return list(db.session.scalars(query))
+
+
+def set_override(*, actor, day: date, workday: bool, reason: str) -> CalendarOverride:
+    """Declare `day` a working day or a day off, with the reason (e.g. the county's notice)."""
+    if not can_manage_calendar(actor):
+        raise PermissionDenied(_("Only an administrator of the top-level body keeps the calendar."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the change, e.g. the notice that decided it."))
+    if len(reason) > 200:
+        raise DomainError(_("The reason is longer than %(limit)s characters.", limit=200))
+    row = db.session.get(CalendarOverride, day)
+    before = audit.snapshot(row, OVERRIDE_FIELDS) if row is not None else None
+    if row is None:
+        row = CalendarOverride(day=day)
+        db.session.add(row)
+    row.workday, row.reason, row.created_by_id = bool(workday), reason, actor.id
+    db.session.flush()
+    audit.record("calendar.override_set", "calendar", day.isoformat(), day.isoformat(), actor=actor,
+                 before=before, after=audit.snapshot(row, OVERRIDE_FIELDS))
+    return row
+
+
+def remove_override(*, actor, day: date) -> None:
+    if not can_manage_calendar(actor):
+        raise PermissionDenied(_("Only an administrator of the top-level body keeps the calendar."))
+    row = db.session.get(CalendarOverride, day)
+    if row is None:
+        raise DomainError(_("There is no local change for %(day)s.", day=day.isoformat()))
+    before = audit.snapshot(row, OVERRIDE_FIELDS)
+    db.session.delete(row)
+    db.session.flush()
+    audit.record("calendar.override_removed", "calendar", day.isoformat(), day.isoformat(), actor=actor,
+                 before=before)
+

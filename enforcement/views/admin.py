@@ -19,6 +19,7 @@ from ..forms import admin as forms
 from ..forms.auth import EmptyForm
 from ..models import ApiToken, AuditEvent, Body, Certificate, Matter, User
 from ..services import audit as audit_service
+from ..services import calendar as calendar_service
 from ..services import catalogue, people, permissions
 from ..services.errors import Conflict, DomainError, NotFound
 from ..store import get_store
@@ -402,6 +403,50 @@ def user_password(user_id: int):
 
 
 # --- certificate ledger --------------------------------------------------------------------
+
+# --- the working-day calendar's local overrides ------------------------------------------------------
+
+@bp.route("/calendar", methods=["GET", "POST"])
+def calendar():
+    """The days whose status differs from the national schedule, and a form to add one."""
+    allowed = calendar_service.can_manage_calendar(current_user)
+    form = forms.CalendarOverrideForm()
+    if request.method == "POST":
+        if not allowed:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                calendar_service.set_override(actor=current_user, day=form.day.data, workday=form.workday.data == "1",
+                                              reason=form.reason.data)
+            except DomainError as exc:
+                db.session.rollback()
+                form.reason.errors = [*form.reason.errors, exc.message]
+            else:
+                commit()
+                flash(_("The calendar now treats %(day)s as set.", day=form.day.data.isoformat()), "success")
+                return redirect(url_for("admin.calendar"))
+    today = local_today()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/calendar.html", form=form, allowed=allowed, today=today,
+                           overrides=calendar_service.list_overrides(since=today.replace(month=1, day=1)),
+                           warning=calendar_service.coverage_warning(today)), status
+
+
+@bp.route("/calendar/<day>/remove", methods=["POST"])
+def calendar_remove(day: str):
+    from datetime import date
+
+    if not calendar_service.can_manage_calendar(current_user):
+        abort(403)
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    calendar_service.remove_override(actor=current_user, day=parsed)
+    commit()
+    flash(_("The local change for %(day)s was removed.", day=parsed.isoformat()), "success")
+    return redirect(url_for("admin.calendar"))
+
 
 @bp.route("/certificates")
 def certificates():

@@ -210,14 +210,12 @@ def file(record_id: int):
     store = current_app.extensions["object_store"]
     try:
         url = store.url(record.storage_key, filename=record.original_filename, content_type=record.content_type,
-                        version_id=record.version_id)
+                        version_id=record.version_id, attachment=download)
     except StorageError:
         abort(503)
     if url is not None:
         return redirect(url, code=303)
-    headers = download_headers(record.content_type, record.original_filename)
-    if download:
-        headers["Content-Disposition"] = headers["Content-Disposition"].replace("inline", "attachment", 1)
+    headers = download_headers(record.content_type, record.original_filename, attachment=download)
     headers["Accept-Ranges"] = "bytes"
     headers["Cache-Control"] = "private, no-store"
     headers["X-Frame-Options"] = "SAMEORIGIN"  # the record page shows a PDF in a frame of this site

@@ -40,3 +40,11 @@ def test_non_ascii_file_name_has_an_ascii_fallback_and_a_utf8_name():
         'inline; filename="_____ _final_.pdf"; '
         "filename*=UTF-8''%E5%A4%84%E7%BD%9A%E5%86%B3%E5%AE%9A%E4%B9%A6%20%22final%22.pdf"
     )
+
+
+def test_attachment_forces_a_download_even_for_an_inline_type():
+    from storage import download_headers
+
+    assert download_headers("image/jpeg", "现场.jpg")["Content-Disposition"].startswith("inline")
+    forced = download_headers("image/jpeg", "现场.jpg", attachment=True)
+    assert forced["Content-Disposition"].startswith("attachment") and forced["Content-Type"] == "image/jpeg"

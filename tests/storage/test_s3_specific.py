@@ -269,6 +269,9 @@ def test_url_names_a_chinese_file_and_expires(s3):
     assert disposition.startswith("inline")
     assert "filename*=UTF-8''" + urllib.parse.quote("行政处罚决定书.pdf") in disposition
     assert "X-Amz-Expires=60" in url
+    forced = s3.store.url("notices/1.pdf", filename="行政处罚决定书.pdf", attachment=True)
+    with urllib.request.urlopen(forced, timeout=10) as response:
+        assert response.headers["Content-Disposition"].startswith("attachment")
 
 
 @pytest.mark.s3
