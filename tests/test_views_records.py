@@ -272,3 +272,12 @@ def test_the_api_speaks_the_same_protocol_with_a_bearer_token(app, team, case):
     assert [r["sha256"] for r in listed["items"]] == [hashlib.sha256(photo).hexdigest()]
     assert any(i["type"] == "site_photo" and i["met"] for i in listed["checklist"])
     assert re.fullmatch(r"[0-9a-f]{32}", upload_id)
+
+
+def test_the_timeline_tells_a_record_in_words(as_user, team, case, make):
+    record = make.record(case, "site_photo", filename="东村北侧.jpg")
+    page = as_user(team["officer"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    timeline = page[page.index('id="timeline-title"'):]
+    assert "Record added" in timeline and "东村北侧.jpg" in timeline and "Site photo" in timeline
+    assert record.sha256 in timeline
+    assert "content type" not in timeline and "storage key" not in timeline

@@ -478,9 +478,13 @@ FIELD_LABELS: dict[str, object] = {
     # personal data is named (as recorded), never valued
     "party_id_number": _l("ID number"), "party_phone": _l("Phone"), "party_address": _l("Address"),
 }
-# The filing event snapshots the whole case; the timeline names only what a reader scans for.
-_SHOWN_ON_FILING = ("number", "route", "source", "village", "filed_on", "decision_due_on", "officers",
-                    "personal_data")
+# Events that snapshot a whole object: the timeline names only what a reader scans for. Later
+# modules add their actions here, and formatters for their values to VALUE_FORMATTERS.
+SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
+    "case.filed": ("number", "route", "source", "village", "filed_on", "decision_due_on", "officers",
+                   "personal_data"),
+}
+VALUE_FORMATTERS: dict[str, object] = {}
 _PERSONAL_MARKERS = ("id_number", "phone", "address")
 
 
@@ -509,6 +513,8 @@ def _is_personal(key: str) -> bool:
 def _display(key: str, value) -> str | None:
     if value is None or value == "" or value == []:
         return None
+    if key in VALUE_FORMATTERS:
+        return VALUE_FORMATTERS[key](value)
     if key == "stage":
         from .workflow import stage_label
         try:
@@ -542,8 +548,8 @@ def describe_event(event: AuditEvent) -> TimelineEntry:
     if not isinstance(after, dict):
         after = {}
     keys = list(dict.fromkeys([*before, *after]))
-    if event.action == "case.filed":
-        keys = [k for k in _SHOWN_ON_FILING if k in after]
+    if event.action in SHOWN_FIELDS:
+        keys = [k for k in SHOWN_FIELDS[event.action] if k in after or k in before]
     changes = []
     for key in keys:
         if _is_personal(key) or key.endswith("_id") or key == "id":

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -132,6 +133,28 @@ for _source, _targets in TRANSITIONS.items():
     for _target in _targets:
         if STAGE_ORDER.index(_target) > STAGE_ORDER.index(_source):
             gate(_source, _target)(_required_records)
+
+
+# --- the case timeline: record events in words ----------------------------------------------------
+
+def _type_name(code) -> str:
+    kind = db.session.get(RecordType, code)
+    return type_label(kind) if kind is not None else str(code)
+
+
+def _register_timeline() -> None:
+    from .cases import EVENT_LABELS, FIELD_LABELS, SHOWN_FIELDS, VALUE_FORMATTERS
+
+    EVENT_LABELS.update({"record.added": _l("Record added"), "record.superseded": _l("Record corrected"),
+                         "record.viewed": _l("Record viewed"), "record.downloaded": _l("Record downloaded")})
+    shown = ("type_code", "original_filename", "stage", "captured_at", "sha256", "supersede_reason")
+    SHOWN_FIELDS.update({"record.added": shown, "record.superseded": shown})
+    FIELD_LABELS.update({"type_code": _l("Type"), "original_filename": _l("File"), "captured_at": _l("Captured"),
+                         "sha256": "SHA-256", "supersede_reason": _l("Why corrected")})
+    VALUE_FORMATTERS["type_code"] = _type_name
+
+
+_register_timeline()
 
 
 # --- permissions ------------------------------------------------------------------------------------
