@@ -670,7 +670,7 @@ def test_an_admin_of_another_body_gets_404_and_changes_nothing(app, make, team):
 def _admin_post_paths(app, team, matter, token_id) -> list[str]:
     """Every POST route of the admin blueprint, with real ids filled in."""
     ids = {"body_id": team["body"].id, "user_id": team["officer"].id, "cert_id": team["officer"].certificates[0].id,
-           "matter_id": matter.id, "token_id": token_id}
+           "matter_id": matter.id, "token_id": token_id, "day": "2026-03-04"}
     paths = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("admin.") and "POST" in rule.methods:
@@ -683,7 +683,7 @@ def test_every_post_here_refuses_a_missing_or_forged_csrf_token(app, make, team,
     token, _plain = people.create_api_token(team["admin"], actor=team["admin"], name="csrf")
     db.session.commit()
     paths = _admin_post_paths(app, team, matter, token.id)
-    assert len(paths) == 14, paths
+    assert len(paths) == 16, paths
     stolen = csrf_token(sign_in(app, team["head"]), "/admin/tokens")  # a real token, but of another session
     valid = {path: data for path, data in _change_requests(team, matter)}
     state = _master_data_state()
@@ -694,6 +694,8 @@ def test_every_post_here_refuses_a_missing_or_forged_csrf_token(app, make, team,
         assert admin_client.post(path, data={**data, "csrf_token": stolen}).status_code == 400, path
     assert _master_data_state() == state
     assert count(ApiToken) == 1
+    from enforcement.models import CalendarOverride
+    assert count(CalendarOverride) == 0
 
 
 def test_names_are_escaped_on_every_page(app, make, team, admin_client):
