@@ -425,3 +425,73 @@ def test_storage_orphans_and_sweep_commands(case, make, app, runner):
     assert result.exit_code == 0 and result.output.splitlines()[0] == "cases/999/records/stray"
     result = runner.invoke(args=["storage", "sweep"])
     assert result.exit_code == 0 and "expired uploads: 0" in result.output
+
+
+# --- the second reading's findings ------------------------------------------------------------------
+
+def test_a_record_stored_but_never_written_is_finished_on_retry_not_looped(case, team, app, monkeypatch):
+    content = sample_files.jpeg()
+    upload = begin(case, team["officer"], content)
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the worker died between the store and the database")
+
+    real = records._make_record
+    monkeypatch.setattr(records, "_make_record", crash)
+    with pytest.raises(RuntimeError):
+        send(upload, team["officer"], content)
+    db.session.rollback()
+    monkeypatch.setattr(records, "_make_record", real)
+    upload = records.get_upload(team["officer"], upload.id)
+    assert records.resume_offset(upload) == len(content)  # the store holds it all
+    record = send(upload, team["officer"], content, offset=len(content)).record
+    import hashlib
+    assert record.sha256 == hashlib.sha256(content).hexdigest() and records.orphans() == []
+
+
+def test_two_pending_corrections_of_one_record_end_in_one_correction_and_a_clear_refusal(case, team, make):
+    old = make.record(case, "site_photo")
+    first = begin(case, team["officer"], sample_files.jpeg(), supersedes_id=old.id, supersede_reason="一")
+    second = begin(case, team["officer"], sample_files.jpeg(color=(1, 2, 3)), filename="b.jpg",
+                   supersedes_id=old.id, supersede_reason="二")
+    assert send(first, team["officer"], sample_files.jpeg()).record.supersedes_id == old.id
+    with pytest.raises(Conflict):
+        send(second, team["officer"], sample_files.jpeg(color=(1, 2, 3)))
+    db.session.commit()
+    assert db.session.get(Upload, second.id) is None
+
+
+def test_evidence_closes_with_the_decision(without_record_rules, case, team, make):
+    photo = make.record(case, "site_photo")
+    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION):  # a demolition order: major, reviewed
+        workflow.advance(case, target, actor=team["head"])
+    db.session.commit()
+    with pytest.raises(DomainError, match="art. 60|第六十条"):
+        begin(case, team["officer"], sample_files.jpeg(), stage="investigation")
+    with pytest.raises(DomainError):
+        begin(case, team["officer"], sample_files.jpeg(), supersedes_id=photo.id, supersede_reason="补拍")
+    assert begin(case, team["officer"], sample_files.pdf("d"), filename="决定书.pdf", type_code="decision").id
+
+
+def test_a_closed_case_takes_only_its_closing_report(without_record_rules, case, team):
+    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION, Stage.SERVICE, Stage.CLOSED):
+        workflow.advance(case, target, actor=team["head"])
+    db.session.commit()
+    with pytest.raises(DomainError, match="closing report|结案报告"):
+        begin(case, team["officer"], sample_files.pdf("x"), filename="x.pdf", type_code="service_receipt")
+    assert begin(case, team["officer"], sample_files.pdf("r"), filename="结案报告.pdf", type_code="closing_report").id
+
+
+@pytest.mark.parametrize("fields", [{"supersedes_id": "abc"}, {"supersedes_id": 10 ** 30}, {"stage": "bogus"},
+                                    {"description": 5}, {"place": ["x"]}])
+def test_malformed_metadata_is_a_message_not_a_crash(case, team, fields):
+    with pytest.raises(DomainError):
+        begin(case, team["officer"], sample_files.jpeg(), **fields)
+
+
+def test_a_capture_time_with_a_zone_is_kept_in_beijing_time(case, team):
+    doc = sample_files.pdf("x")
+    upload = begin(case, team["officer"], doc, filename="x.pdf", type_code="inspection_record",
+                   captured_at="2026-11-01T23:30:00Z")
+    record = send(upload, team["officer"], doc).record
+    assert record.captured_at == datetime(2026, 11, 2, 7, 30)

@@ -157,3 +157,22 @@ def test_the_app_refuses_to_start_on_a_bucket_without_versioning_and_lock(weed, 
     store_from_url(weed.store_url(good, lock_days=1)).ensure_bucket(object_lock=True)
     assert create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url,
                                       "STORAGE_URL": weed.store_url(good, **FAST_FAILING)})
+
+
+def test_on_s3_every_file_request_is_an_event_and_redirects_to_a_forced_disposition(s3, app, case, team, make):
+    from enforcement.models import AuditEvent
+    from tests.conftest import csrf_token
+
+    record = make.record(case, "site_photo")
+    client = app.test_client()
+    client.post("/login", data={"username": team["auditor"].username, "password": PASSWORD,
+                                "csrf_token": csrf_token(client, "/login")})
+    for headers in ({}, {"Range": "bytes=100-"}):
+        response = client.get(f"/records/{record.id}/file", headers=headers)
+        assert response.status_code == 303
+    download = client.get(f"/records/{record.id}/file?download=1")
+    assert "attachment" in download.headers["Location"]
+    db.session.rollback()
+    actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "record",
+                                                                      AuditEvent.action != "record.added")))
+    assert actions == ["record.viewed", "record.viewed", "record.downloaded"]

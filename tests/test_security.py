@@ -412,6 +412,24 @@ def test_every_state_changing_route_refuses_a_missing_or_forged_csrf_token(app, 
     assert client.get("/home").status_code == 200
 
 
+def test_the_recorded_reads_write_only_their_audit_event(app, make, everyone):
+    from enforcement.extensions import db as database
+    from tests.factories import AV_FIELDS, add_record
+
+    team = make.team()
+    case = make.case(team, approve=True)
+    record = add_record(case, "audio_recording", **AV_FIELDS)
+    client = app.test_client()
+    assert log_in(client, team["auditor"]).status_code == 302
+    for path in (f"/records/{record.id}", f"/records/{record.id}/file"):
+        before = head_seq()
+        assert client.get(path).status_code == 200
+        assert head_seq() == before + 1, path
+        database.session.rollback()
+        last = database.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert last.action == "record.viewed" and last.actor_id == team["auditor"].id
+
+
 def test_the_api_ignores_session_cookies(app, client, everyone):
     """The API is exempt from CSRF only because a cookie alone never authenticates there."""
     assert log_in(client, everyone).status_code == 302
@@ -425,9 +443,10 @@ def test_the_api_ignores_session_cookies(app, client, everyone):
     assert failures == []
 
 
-# Reads that are themselves recorded (none yet). A GET is not CSRF-protected, so it must never
-# change state; a read logged on purpose (e.g. access to personal data) is listed here by name.
-READS_THAT_RECORD: set[str] = set()
+# Reads that are themselves recorded. A GET is not CSRF-protected, so it must never change state;
+# a read logged on purpose is listed here by name: viewing or downloading a record (全过程记录),
+# and its page when it shows an audio transcript. Only an audit event is written.
+READS_THAT_RECORD: set[str] = {"records.file", "records.show"}
 
 
 def test_reading_pages_changes_nothing(app, client, everyone):

@@ -281,3 +281,25 @@ def test_the_timeline_tells_a_record_in_words(as_user, team, case, make):
     assert "Record added" in timeline and "东村北侧.jpg" in timeline and "Site photo" in timeline
     assert record.sha256 in timeline
     assert "content type" not in timeline and "storage key" not in timeline
+
+
+def test_no_range_trick_reads_a_record_unrecorded(as_user, team, case, make):
+    record = make.record(case, "site_photo")
+    client = as_user(team["auditor"])
+    assert client.get(f"/records/{record.id}/file", headers={"Range": "bytes=00-"}).status_code == 206
+    assert len(events("record.viewed")) == 1
+    other = as_user(team["head"])
+    assert other.get(f"/records/{record.id}/file", headers={"Range": "bytes=1-"}).status_code == 206
+    assert len(events("record.viewed")) == 2  # a first request mid-file is a viewing too
+    assert other.get(f"/records/{record.id}/file", headers={"Range": "bytes=100-"}).status_code == 206
+    assert len(events("record.viewed")) == 2  # the same viewing going on
+
+
+def test_the_upload_details_keep_the_form_limit_only_the_file_gets_more(as_user, team, case):
+    client = as_user(team["officer"])
+    big = b'{"filename": "a.jpg", "size": 10, "type_code": "site_photo", "description": "' + b"a" * (
+        3 * 1024 * 1024) + b'"}'  # above MAX_FORM_BYTES (2 MiB)
+    response = client.post(f"/cases/{case.id}/uploads", data=big,
+                           headers={"X-CSRFToken": client.csrf, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert db.session.scalar(select(Upload.id)) is None

@@ -184,6 +184,8 @@ def _store():
 
 
 def _clean(value, limit: int) -> str:
+    if value is not None and not isinstance(value, str):
+        raise DomainError(_("A field has a value that is not text."))
     text = (value or "").strip()
     if len(text) > limit:
         raise DomainError(_("A field is longer than %(limit)s characters.", limit=limit))
@@ -193,12 +195,15 @@ def _clean(value, limit: int) -> str:
 def _parse_time(value) -> datetime | None:
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
     try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise DomainError(_("The capture time is not a valid date and time.")) from exc
+    if parsed.tzinfo is not None:  # "…Z" or "+08:00" from a field terminal: keep Beijing time
+        from zoneinfo import ZoneInfo
+
+        parsed = parsed.astimezone(ZoneInfo("Asia/Shanghai"))
+    return parsed.replace(tzinfo=None)
 
 
 def _parse_coordinate(value, limit: float, what: str) -> float | None:
@@ -236,9 +241,13 @@ def begin_upload(case: Case, actor: User, *, filename: str, size, type_code: str
         raise DomainError(_("The file %(name)s is larger than the limit of %(limit)s MB.", name=name,
                             limit=upload_limit() // (1024 * 1024)))
     kind = get_record_type(type_code)
-    stage = Stage(stage or case.stage)
+    try:
+        stage = Stage(stage or case.stage)
+    except ValueError as exc:
+        raise DomainError(_("Choose the stage of the record.")) from exc
     if STAGE_ORDER.index(stage) > STAGE_ORDER.index(Stage(case.stage)):
         raise DomainError(_("A record cannot belong to a stage the case has not reached."))
+    _check_evidence_open(case, kind, stage)
     fields = {
         "type_code": kind.code, "stage": stage.value, "description": _clean(description, 2000),
         "captured_at": None, "place": _clean(place, 200),
@@ -262,13 +271,17 @@ def begin_upload(case: Case, actor: User, *, filename: str, size, type_code: str
             raise DomainError(_("An audio or video record must state %(missing)s (行政诉讼证据规定 art. 12).",
                                 missing="、".join(str(m) for m in missing)))
     if supersedes_id not in (None, ""):
-        old = db.session.get(Record, int(supersedes_id))
+        try:
+            old = db.session.get(Record, int(supersedes_id))
+        except (TypeError, ValueError, OverflowError):
+            old = None
         if old is None or old.case_id != case.id:
             raise DomainError(_("The record to correct is not a record of this case."))
         if db.session.scalar(select(Record.id).where(Record.supersedes_id == old.id)):
             raise Conflict(_("That record was corrected already; correct the newer one."))
         if not fields["supersede_reason"]:
             raise DomainError(_("Say why the record is corrected."))
+        _check_evidence_open(case, old.record_type, Stage(old.stage))
         fields["supersedes_id"] = old.id
     elif fields["supersede_reason"]:
         fields["supersede_reason"] = ""
@@ -280,6 +293,17 @@ def begin_upload(case: Case, actor: User, *, filename: str, size, type_code: str
     db.session.add(upload)
     db.session.flush()
     return upload
+
+
+def _check_evidence_open(case: Case, kind: RecordType, stage: Stage) -> None:
+    """Evidence closes with the decision (行政诉讼证据规定 art. 60); a closed case takes its closing report only."""
+    current = Stage(case.stage)
+    if current == Stage.CLOSED and kind.code != "closing_report":
+        raise DomainError(_("The case is closed: only its closing report can be added."))
+    decided = STAGE_ORDER.index(current) >= STAGE_ORDER.index(Stage.DECISION)
+    if decided and STAGE_ORDER.index(stage) < STAGE_ORDER.index(Stage.DECISION):
+        raise DomainError(_("Evidence closed with the decision (行政诉讼证据规定 art. 60): a record of %(stage)s "
+                            "cannot be added or corrected now.", stage=stage_label(stage)))
 
 
 def get_upload(actor: User, upload_id: str) -> Upload:
@@ -296,8 +320,10 @@ def resume_offset(upload: Upload) -> int:
         return 0
     try:
         parts = _store().list_parts(upload.storage_key, upload.store_upload_id)
-    except FileNotFoundError:  # the store no longer knows it (swept): start again from the first byte
-        upload.store_upload_id = None
+    except FileNotFoundError:
+        if _already_stored(upload) is not None:
+            return upload.size  # completed in the store, but its record was never written: finish it
+        upload.store_upload_id = None  # the store no longer knows it (swept): start again from byte 0
         return 0
     offset = 0
     for expected, part in enumerate(sorted(parts, key=lambda p: p.number), start=1):
@@ -305,6 +331,33 @@ def resume_offset(upload: Upload) -> int:
             break
         offset += part.size
     return offset
+
+
+def _already_stored(upload: Upload):
+    """The stored object of an upload whose completion reached the store but whose record was never
+    written (the commit failed, the worker died): the upload finishes from it instead of looping."""
+    try:
+        stored = _store().head(upload.storage_key)
+    except FileNotFoundError:
+        return None
+    if stored.size != upload.size:
+        return None
+    if stored.sha256 is None:  # the store recorded no digest: hash the bytes it holds
+        digest = hashlib.sha256()
+        with _store().open(upload.storage_key, version_id=stored.version_id) as reader:
+            for chunk in reader.iter_chunks():
+                digest.update(chunk)
+        from dataclasses import replace
+
+        stored = replace(stored, sha256=digest.hexdigest())
+    return stored
+
+
+def _check_not_corrected_meanwhile(upload: Upload, actor: User, fields: dict) -> None:
+    old = fields.get("supersedes_id")
+    if old and db.session.scalar(select(Record.id).where(Record.supersedes_id == old)):
+        cancel(upload, actor)
+        raise Conflict(_("That record was corrected already; correct the newer one."))
 
 
 class _Body:
@@ -365,7 +418,7 @@ def receive(upload: Upload, actor: User, stream, *, offset: int, before_transfer
     when the client resumes at the wrong place, and StorageError when the store fails (the upload
     stays resumable).
     """
-    from storage import PartConflict, StorageError
+    from storage import ObjectExists, PartConflict, StorageError
 
     if upload.user_id != actor.id:
         raise NotFound(_("No such upload: it finished, was cancelled or expired."))
@@ -378,6 +431,11 @@ def receive(upload: Upload, actor: User, stream, *, offset: int, before_transfer
     if offset != expected:
         raise OffsetMismatch(expected)
     upload.touched_at = utcnow()
+    if offset == upload.size:
+        stored = _already_stored(upload)
+        if stored is not None:
+            _check_not_corrected_meanwhile(upload, actor, fields)
+            return Received(offset=upload.size, record=_make_record(upload, actor, fields, stored))
 
     digest = None
     if offset == 0:
@@ -390,7 +448,14 @@ def receive(upload: Upload, actor: User, stream, *, offset: int, before_transfer
             cancel(upload, actor)
             raise
         if upload.store_upload_id is None:
-            upload.store_upload_id = store.start_upload(upload.storage_key, content_type=upload.content_type)
+            try:
+                upload.store_upload_id = store.start_upload(upload.storage_key, content_type=upload.content_type)
+            except ObjectExists:  # another request of this upload finished it first
+                stored = _already_stored(upload)
+                if stored is None:
+                    raise
+                _check_not_corrected_meanwhile(upload, actor, fields)
+                return Received(offset=upload.size, record=_make_record(upload, actor, fields, stored))
         upload.fields = json.dumps(fields)
         digest = hashlib.sha256()
         body = _Body(stream, upload.size, head)
@@ -421,6 +486,7 @@ def receive(upload: Upload, actor: User, stream, *, offset: int, before_transfer
     except UploadTooLarge:
         cancel(upload, actor)
         raise
+    _check_not_corrected_meanwhile(upload, actor, fields)
     all_parts = sorted(store.list_parts(upload.storage_key, upload.store_upload_id), key=lambda p: p.number)
     stored = store.complete_upload(upload.storage_key, upload.store_upload_id, all_parts,
                                    sha256=digest.hexdigest() if digest is not None else None)
@@ -519,6 +585,17 @@ def log_access(record: Record, actor: User, how: str) -> None:
     """Every view or download of a record is an audit event (`how`: "viewed" or "downloaded")."""
     audit.record(f"record.{how}", "record", record.id, f"{record.record_type.name} {record.original_filename}",
                  actor=actor, body_id=record.case.body_id, case_id=record.case_id)
+
+
+def accessed_recently(record: Record, actor: User, how: str, *, minutes: int = 30) -> bool:
+    """Whether this user has a view (or download) event for this record in the last `minutes`."""
+    from ..models import AuditEvent
+
+    since = utcnow() - timedelta(minutes=minutes)
+    return db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.case_id == record.case_id, AuditEvent.action == f"record.{how}",
+        AuditEvent.object_id == str(record.id), AuditEvent.actor_id == actor.id, AuditEvent.at >= since)
+        .limit(1)) is not None
 
 
 def store_available() -> bool:

@@ -121,6 +121,7 @@
       var begun = await request("POST", msg.begin, body);
       if (begun.status !== 201) { setState(ui, begun.data.error || msg.msgFailed, "bad"); return; }
       uploadUrl = begun.data.url;
+      if (cancelled) { request("DELETE", uploadUrl, null).catch(function () {}); return; }
       var offset = 0;
       var delay = 2;
       while (!cancelled) {
@@ -144,7 +145,9 @@
           ui.cancel.remove();
           return;
         }
-        if (answer && answer.status >= 400 && answer.status < 500 && answer.status !== 409) {
+        var transient = answer && (answer.status === 408 || answer.status === 429 ||
+                                   (answer.status === 409 && "offset" in answer.data));
+        if (answer && answer.status >= 400 && answer.status < 500 && !transient) {
           setState(ui, answer.data.error || msg.msgFailed, "bad");  // refused: nothing was stored
           ui.cancel.remove();
           return;

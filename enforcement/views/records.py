@@ -21,7 +21,9 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import ClientDisconnected
+from wtforms.validators import ValidationError
 
 from ..extensions import csrf, db
 from ..services import cases as case_service
@@ -102,6 +104,10 @@ def send(upload_id: str, actor):
     except ClientDisconnected:
         db.session.rollback()
         return _json_error(_("The connection dropped; the upload can be resumed."), 400)
+    except FileNotFoundError:  # another window of this upload finished or cancelled it meanwhile
+        db.session.rollback()
+        return _json_error(_("The upload changed meanwhile (another window?); ask where it continues."), 409,
+                           offset=None)
     except StorageError as exc:
         return _storage_error(exc)
     commit()
@@ -125,20 +131,25 @@ def cancel(upload_id: str, actor):
 
 
 def _checked(view):
-    """Login required, and the CSRF token checked *after* lifting the form-size limit for the body.
+    """Login required, and the CSRF token of the header checked without reading the body.
 
-    Flask-WTF's app-wide check runs before any view and reads the request, which would refuse a
-    large body with 413 before the upload view could stream it; so these views are exempt from
-    it and check the token themselves (header X-CSRFToken, sent by the page's script).
+    Flask-WTF's app-wide check reads the form before any view, which would refuse a large file
+    with 413 before the upload view could stream it (and would read a big url-encoded body into
+    memory first); these views are exempt from it and check the header X-CSRFToken, which the
+    page's script sends. Only the PUT of the file's bytes gets the upload limit; every other
+    request keeps the form limit.
     """
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             return _json_error(_("Your session has ended. Log in again; the upload can be resumed."), 401)
-        # (None would fall back to the app's MAX_CONTENT_LENGTH: lift it to the upload limit.)
-        request.max_content_length = record_service.upload_limit()
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
+        if request.method == "PUT":
+            request.max_content_length = record_service.upload_limit()
+        if current_app.config.get("WTF_CSRF_ENABLED", True) and request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except ValidationError as exc:
+                raise CSRFError(exc.args[0] if exc.args else "CSRF") from exc
         return view(*args, **kwargs)
     return csrf.exempt(wrapper)
 
@@ -180,6 +191,9 @@ def keepalive():
 @login_required
 def show(record_id: int):
     record = record_service.get_record(current_user, record_id)
+    if record.transcript:  # the page shows the transcript: the content of the record itself
+        record_service.log_access(record, current_user, "viewed")
+        commit()
     records = record_service.case_records(record.case)
     replaced = record_service.superseded_ids(records)
     return render_template("records/show.html", record=record, case=record.case,
@@ -194,27 +208,35 @@ def show(record_id: int):
 def file(record_id: int):
     """The record's bytes: inline where that is safe (images, PDF, video), else as a download.
 
-    Range requests are answered (a video seeks); only the first request of a viewing (no range,
-    or a range from byte 0) is an audit event, so playing a video is one event, not hundreds.
+    Range requests are answered (a video seeks). Each viewing is one audit event: a request
+    without a range or from byte 0 always, a later range only when the same user has no event for
+    this record in the last half hour — playing a video is one event, not hundreds, and no range
+    trick reads a record unrecorded. A presigned URL (S3) is always an event.
     """
     from storage import StorageError, download_headers
 
     record = record_service.get_record(current_user, record_id)
     download = request.args.get("download") == "1"
-    range_header = request.headers.get("Range", "")
-    match = _RANGE.match(range_header.strip()) if range_header else None
-    first_request = match is None or match.group(1) in ("", "0")
-    if first_request:
-        record_service.log_access(record, current_user, "downloaded" if download else "viewed")
-        commit()
+    how = "downloaded" if download else "viewed"
     store = current_app.extensions["object_store"]
     try:
         url = store.url(record.storage_key, filename=record.original_filename, content_type=record.content_type,
                         version_id=record.version_id, attachment=download)
     except StorageError:
         abort(503)
-    if url is not None:
+    if url is not None:  # the link grants the whole object: every one is an event
+        record_service.log_access(record, current_user, how)
+        commit()
         return redirect(url, code=303)
+    range_header = request.headers.get("Range", "")
+    match = _RANGE.match(range_header.strip()) if range_header else None
+    bounds = _range_bounds(match, record.size) if match is not None else None
+    # A viewing starts at byte 0; a later range (a video seeking) is the same viewing when this user
+    # viewed the record a moment ago, and a new one otherwise (a client starting mid-file is logged).
+    starts_viewing = match is None or (bounds is not None and bounds[0] == 0)
+    if starts_viewing or not record_service.accessed_recently(record, current_user, how):
+        record_service.log_access(record, current_user, how)
+        commit()
     headers = download_headers(record.content_type, record.original_filename, attachment=download)
     headers["Accept-Ranges"] = "bytes"
     headers["Cache-Control"] = "private, no-store"
@@ -222,7 +244,7 @@ def file(record_id: int):
     headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     try:
         if match is not None:
-            start, end = _range_bounds(match, record.size)
+            start, end = bounds
             if start is None:
                 return Response(status=416, headers={"Content-Range": f"bytes */{record.size}"})
             data = store.read_range(record.storage_key, start, end, version_id=record.version_id)
