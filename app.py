@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 import config as config_module
+from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(config_class: type | None = None, overrides: dict | None = None) 
 
     register_extensions(app)
     register_storage(app)
+    app.url_map.converters["int"] = DatabaseInteger
     register_blueprints(app)
     register_cli(app)
 
@@ -63,6 +65,14 @@ def _configure_database(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+class DatabaseInteger(IntegerConverter):
+    """`<int:…>` in URLs, bounded to what an id column holds: a larger number is 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _runs_migrations(app: Flask) -> bool:

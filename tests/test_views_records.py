@@ -303,3 +303,10 @@ def test_the_upload_details_keep_the_form_limit_only_the_file_gets_more(as_user,
                            headers={"X-CSRFToken": client.csrf, "Content-Type": "application/json"})
     assert response.status_code == 413
     assert db.session.scalar(select(Upload.id)) is None
+
+
+def test_an_id_too_large_for_the_database_is_not_found(as_user, team, case):
+    client = as_user(team["officer"])
+    for path in (f"/records/{10 ** 12}", f"/records/{10 ** 12}/file", f"/cases/{10 ** 12}",
+                 f"/cases/{10 ** 12}/records/new"):
+        assert client.get(path).status_code == 404, path

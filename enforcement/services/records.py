@@ -272,9 +272,10 @@ def begin_upload(case: Case, actor: User, *, filename: str, size, type_code: str
                                 missing="、".join(str(m) for m in missing)))
     if supersedes_id not in (None, ""):
         try:
-            old = db.session.get(Record, int(supersedes_id))
+            wanted = int(supersedes_id)
         except (TypeError, ValueError, OverflowError):
-            old = None
+            wanted = 0
+        old = db.session.get(Record, wanted) if 0 < wanted < 2**31 else None
         if old is None or old.case_id != case.id:
             raise DomainError(_("The record to correct is not a record of this case."))
         if db.session.scalar(select(Record.id).where(Record.supersedes_id == old.id)):
