@@ -463,8 +463,7 @@ def _step(case: Case, target: Stage, day: date, draft: Draft, head: User) -> Non
         cases.mark_complex(case, actor=head, reason=plan.complex_reason)
     # The head signs decisions and orders execution; the lead officer moves the rest.
     actor = head if target in (Stage.DECISION, Stage.EXECUTION) else draft.lead
-    if Stage(case.stage) != Stage.REVIEW or target != Stage.INVESTIGATION:
-        _add_records(case, day, draft.lead)
+    _add_records(case, day, draft.lead)
     workflow.advance(case, target, actor=actor, today=day)
 
 

@@ -495,3 +495,34 @@ def test_a_capture_time_with_a_zone_is_kept_in_beijing_time(case, team):
                    captured_at="2026-11-01T23:30:00Z")
     record = send(upload, team["officer"], doc).record
     assert record.captured_at == datetime(2026, 11, 2, 7, 30)
+
+
+def test_a_viewing_is_one_event_and_no_request_mid_file_escapes_the_trail(case, team, make):
+    record = make.record(case, "site_photo")
+    auditor = team["auditor"]
+    assert records.log_access(record, auditor, "viewed", continues_viewing=True) is True  # nothing before it
+    assert records.log_access(record, auditor, "viewed", continues_viewing=True) is False  # the same viewing
+    assert records.log_access(record, auditor, "viewed") is True  # a new viewing from byte 0
+    assert records.log_access(record, team["head"], "viewed", continues_viewing=True) is True  # another user
+    assert records.log_access(record, auditor, "downloaded", continues_viewing=True) is True  # another kind
+    assert len(events("record.viewed")) == 3 and len(events("record.downloaded")) == 1
+
+
+def test_the_record_page_is_a_viewing_only_when_it_shows_a_transcript(case, team, make):
+    from tests.factories import AV_FIELDS as fields
+
+    photo = make.record(case, "site_photo")
+    audio = make.record(case, "audio_recording", **fields)
+    assert records.log_page_view(photo, team["auditor"]) is False
+    assert records.log_page_view(audio, team["auditor"]) is True
+
+
+def test_who_may_correct_a_record(without_record_rules, case, team, make):
+    photo = make.record(case, "site_photo")
+    assert records.can_correct(team["officer"], photo) is True
+    assert records.can_correct(team["auditor"], photo) is False
+    newer = make.record(case, "site_photo", supersedes_id=photo.id, supersede_reason="补拍")
+    assert records.can_correct(team["officer"], photo) is False and records.can_correct(team["officer"], newer)
+    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION):
+        workflow.advance(case, target, actor=team["head"])
+    assert records.can_correct(team["officer"], newer) is False  # evidence closed with the decision

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from ..extensions import db
 from ..models import (AuditEvent, Body, BodyKind, Case, CaseCounter, CaseOfficer, Matter, PartyKind, Role, Route,

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import Case, Record, RecordKind, RecordRequirement, RecordType, Stage, Upload, User
 from ..models._types import utcnow
 from . import audit, media
-from .errors import Conflict, DomainError, GateRefused, NotFound, PermissionDenied
+from .errors import Conflict, DomainError, NotFound, PermissionDenied
 from .permissions import can_edit_case, can_view_case
 from .workflow import TRANSITIONS, gate, stage_label
 
@@ -162,6 +162,19 @@ _register_timeline()
 def can_add_record(user, case: Case) -> bool:
     """The officers on the case and the head add records; closed cases take the closing report; archived none."""
     return can_edit_case(user, case)
+
+
+def can_correct(user, record: Record) -> bool:
+    """Whether the user may upload a correction of this record (the record page's button)."""
+    if not can_add_record(user, record.case):
+        return False
+    if db.session.scalar(select(Record.id).where(Record.supersedes_id == record.id)):
+        return False  # corrected already: the newer one is corrected instead
+    try:
+        _check_evidence_open(record.case, record.record_type, Stage(record.stage))
+    except DomainError:
+        return False
+    return True
 
 
 def get_record(user, record_id: int) -> Record:
@@ -582,13 +595,29 @@ def sweep(*, now: datetime | None = None) -> dict:
 
 # --- reading ----------------------------------------------------------------------------------------
 
-def log_access(record: Record, actor: User, how: str) -> None:
-    """Every view or download of a record is an audit event (`how`: "viewed" or "downloaded")."""
+def log_access(record: Record, actor: User, how: str, *, continues_viewing: bool = False) -> bool:
+    """Every view or download of a record is an audit event (`how`: "viewed" or "downloaded").
+
+    `continues_viewing` marks a request in the middle of a viewing (an HTTP range after byte 0: a
+    video seeking). It is the same viewing, and no new event, when this user has an event for the
+    record in the last half hour; otherwise it is one (a client starting mid-file is recorded).
+    Returns whether an event was written.
+    """
+    if continues_viewing and _accessed_recently(record, actor, how):
+        return False
     audit.record(f"record.{how}", "record", record.id, f"{record.record_type.name} {record.original_filename}",
                  actor=actor, body_id=record.case.body_id, case_id=record.case_id)
+    return True
 
 
-def accessed_recently(record: Record, actor: User, how: str, *, minutes: int = 30) -> bool:
+def log_page_view(record: Record, actor: User) -> bool:
+    """The record page shows an audio record's transcript, its content itself: that is a viewing."""
+    if not record.transcript:
+        return False
+    return log_access(record, actor, "viewed")
+
+
+def _accessed_recently(record: Record, actor: User, how: str, *, minutes: int = 30) -> bool:
     """Whether this user has a view (or download) event for this record in the last `minutes`."""
     from ..models import AuditEvent
 

@@ -191,15 +191,13 @@ def keepalive():
 @login_required
 def show(record_id: int):
     record = record_service.get_record(current_user, record_id)
-    if record.transcript:  # the page shows the transcript: the content of the record itself
-        record_service.log_access(record, current_user, "viewed")
+    if record_service.log_page_view(record, current_user):
         commit()
     records = record_service.case_records(record.case)
     replaced = record_service.superseded_ids(records)
     return render_template("records/show.html", record=record, case=record.case,
                            replaced_by=replaced.get(record.id),
-                           can_correct=record_service.can_add_record(current_user, record.case)
-                           and record.id not in replaced,
+                           can_correct=record_service.can_correct(current_user, record),
                            available=record_service.store_available())
 
 
@@ -208,10 +206,8 @@ def show(record_id: int):
 def file(record_id: int):
     """The record's bytes: inline where that is safe (images, PDF, video), else as a download.
 
-    Range requests are answered (a video seeks). Each viewing is one audit event: a request
-    without a range or from byte 0 always, a later range only when the same user has no event for
-    this record in the last half hour — playing a video is one event, not hundreds, and no range
-    trick reads a record unrecorded. A presigned URL (S3) is always an event.
+    Range requests are answered (a video seeks). Each viewing is one audit event
+    (`records.log_access` says when a later range continues one); a presigned URL (S3) always is.
     """
     from storage import StorageError, download_headers
 
@@ -231,11 +227,8 @@ def file(record_id: int):
     range_header = request.headers.get("Range", "")
     match = _RANGE.match(range_header.strip()) if range_header else None
     bounds = _range_bounds(match, record.size) if match is not None else None
-    # A viewing starts at byte 0; a later range (a video seeking) is the same viewing when this user
-    # viewed the record a moment ago, and a new one otherwise (a client starting mid-file is logged).
-    starts_viewing = match is None or (bounds is not None and bounds[0] == 0)
-    if starts_viewing or not record_service.accessed_recently(record, current_user, how):
-        record_service.log_access(record, current_user, how)
+    continues = match is not None and not (bounds is not None and bounds[0] == 0)
+    if record_service.log_access(record, current_user, how, continues_viewing=continues):
         commit()
     headers = download_headers(record.content_type, record.original_filename, attachment=download)
     headers["Accept-Ranges"] = "bytes"
