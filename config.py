@@ -73,6 +73,11 @@ class Config:
     # Limitation period for punishment, 行政处罚法 art. 36 (local rules may extend it to 5 years).
     LIMITATION_YEARS = _int("LIMITATION_YEARS", 2)
     DECISION_DAYS = _int("DECISION_DAYS", 90)
+    # The CJK font embedded in the PDF documents (.ttc/.ttf/.otf); empty = search the usual Debian
+    # paths (fonts-noto-cjk first). PDF_FONT_INDEX is the face inside that collection; unset = the
+    # Simplified Chinese face of the known Noto CJK files, 0 for any other file.
+    PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH", "")
+    PDF_FONT_INDEX = int(os.environ["PDF_FONT_INDEX"]) if os.environ.get("PDF_FONT_INDEX", "") != "" else None
 
 
 class DevelopmentConfig(Config):
