@@ -125,6 +125,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only (e.g. browser tests)")
     config.addinivalue_line("markers", "browser: drives the real pages in Chromium")
     config.addinivalue_line("markers", "s3: needs the SeaweedFS server")
+    config.addinivalue_line("markers", "real_pdf: render the Chinese PDF documents with fpdf2 (about 1.5 s each)")
 
 
 def make_app(database_url: str, tmp_path: Path, **overrides):
@@ -211,3 +212,30 @@ def without_record_rules(app):
 
     db.session.execute(text("DELETE FROM record_requirements"))
     db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def quick_pdf(request, monkeypatch):
+    """The opinion and decision PDFs take about 1.5 s each with the CJK font: most tests only need
+    a PDF that names the document, so they get a small one. Tests marked `real_pdf` (and
+    tests/test_documents.py, which tests the renderer itself) get the real renderer.
+    """
+    if request.node.get_closest_marker("real_pdf") or request.node.path.name == "test_documents.py":
+        yield
+        return
+    from enforcement.services import documents
+
+    def small(kind):
+        def render(doc) -> bytes:
+            text = f"{kind} {getattr(doc, 'case_number', '') or getattr(doc, 'document_number', '')} {doc.digest}"
+            body = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+            return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"
+                    b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body +
+                    b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+        return render
+
+    monkeypatch.setattr(documents, "review_opinion_pdf", small("review-opinion"))
+    monkeypatch.setattr(documents, "decision_pdf", small("decision"))
+    yield

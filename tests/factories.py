@@ -96,6 +96,90 @@ class Factory:
         return add_required_records(case, actor=actor)
 
 
+    # --- notice, review and decision, through the real services -----------------------------------
+
+    def notice(self, case, *, actor=None, decision_type: str = "demolition", fine_amount=None,
+               confiscation_value=None, served_on: date | None = None, statement: str = "",
+               hearing_offered: bool = False, today: date | None = None):
+        """The notice served and the party's statement (or its waiver) recorded; the case must be in notice."""
+        from enforcement.services import notice as notice_service
+
+        actor = actor or next(o.user for o in case.active_officers)
+        today = today or date.today()
+        row = notice_service.record_notice(
+            case, actor=actor, decision_type=decision_type, fine_amount=fine_amount,
+            confiscation_value=confiscation_value, content="责令当事人于十五日内自行拆除违法建设的住房",
+            legal_basis="《中华人民共和国城乡规划法》第六十五条", served_on=served_on or today,
+            service_method="直接送达", hearing_offered=hearing_offered, today=today)
+        notice_service.record_statement(case, actor=actor, statement=statement, waived=not statement)
+        db.session.commit()
+        return row
+
+    def submit_review(self, case, *, actor=None, today: date | None = None, **proposal):
+        from enforcement.services import review
+        from enforcement.services.major import latest_notice
+
+        actor = actor or next(o.user for o in case.active_officers)
+        notice = latest_notice(case)
+        values = {"decision_type": notice.decision_type, "fine_amount": notice.fine_amount,
+                  "confiscation_value": notice.confiscation_value, "content": notice.content,
+                  "legal_basis": notice.legal_basis}
+        band = proposal.pop("discretion_band_id", None)
+        reason = proposal.pop("outside_band_reason", "")
+        values.update(proposal)
+        request = review.submit(case, actor=actor, password=PASSWORD, attest=True,
+                                proposal=review.ProposalData(**values), discretion_band_id=band,
+                                outside_band_reason=reason, handler_opinion="建议依法作出决定", today=today)
+        db.session.commit()
+        return request
+
+    def sign_review(self, request, reviewer, *, outcome: str = "passed", today: date | None = None,
+                    problem: str = "evidence_sufficient"):
+        from enforcement.services import review
+
+        checks = {code: (True, "") for code in review.CHECK_CODES}
+        if outcome != "passed":
+            checks[problem] = (False, "现场照片不足以证明建筑面积，请补充测量记录")
+        review.review(request, actor=reviewer, password=PASSWORD, no_conflict=True, checks=checks,
+                      opinion="同意" if outcome == "passed" else "请补充证据后重新提交", outcome=outcome, today=today)
+        db.session.commit()
+        return request
+
+    def discussion(self, case, head, *, today: date | None = None, upholds_review=None):
+        from enforcement.services import review
+
+        today = today or date.today()
+        record = add_record(case, "collective_discussion", actor=head)
+        row = review.record_collective_discussion(case, actor=head, held_on=today, participants="镇长、副镇长、司法所长",
+                                                  conclusion="同意作出决定", record_id=record.id,
+                                                  upholds_review=upholds_review, today=today)
+        db.session.commit()
+        return row
+
+    def decide(self, case, team: dict, *, today: date | None = None, **proposal):
+        """Bring a case in investigation or notice to a final decision the lawful way (review when major)."""
+        from enforcement.models import Stage
+        from enforcement.services import decisions, review, workflow
+        from enforcement.services.major import latest_notice, major_reasons
+
+        if case.stage == Stage.INVESTIGATION.value:
+            workflow.advance(case, Stage.NOTICE, actor=team["officer"], today=today)
+            db.session.commit()
+        if latest_notice(case) is None:
+            self.notice(case, actor=team["officer"], today=today)
+        if major_reasons(case):
+            request = self.submit_review(case, actor=team["officer"], today=today)
+            self.sign_review(request, team["reviewer"], today=today)
+            self.discussion(case, team["head"], today=today)
+        plan = decisions.proposal_for(case)
+        for key, value in proposal.items():
+            setattr(plan, key, value)
+        decision = decisions.finalise(case, actor=team["head"], password=PASSWORD, proposal=plan,
+                                      performance="自收到本决定书之日起十五日内履行", today=today)
+        db.session.commit()
+        return decision
+
+
 AV_FIELDS = {"av_method": "执法记录仪全程录制", "av_maker": "执法人员", "av_proves": "现场状况",
              "transcript": "录音文字记录"}
 

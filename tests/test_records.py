@@ -463,9 +463,8 @@ def test_two_pending_corrections_of_one_record_end_in_one_correction_and_a_clear
 
 def test_evidence_closes_with_the_decision(without_record_rules, case, team, make):
     photo = make.record(case, "site_photo")
-    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION):  # a demolition order: major, reviewed
-        workflow.advance(case, target, actor=team["head"])
-    db.session.commit()
+    make.decide(case, team)  # a demolition order: major, reviewed, discussed, signed by the head
+    assert case.stage == Stage.DECISION.value
     with pytest.raises(DomainError, match="art. 60|第六十条"):
         begin(case, team["officer"], sample_files.jpeg(), stage="investigation")
     with pytest.raises(DomainError):
@@ -473,8 +472,9 @@ def test_evidence_closes_with_the_decision(without_record_rules, case, team, mak
     assert begin(case, team["officer"], sample_files.pdf("d"), filename="决定书.pdf", type_code="decision").id
 
 
-def test_a_closed_case_takes_only_its_closing_report(without_record_rules, case, team):
-    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION, Stage.SERVICE, Stage.CLOSED):
+def test_a_closed_case_takes_only_its_closing_report(without_record_rules, case, team, make):
+    make.decide(case, team)
+    for target in (Stage.SERVICE, Stage.CLOSED):
         workflow.advance(case, target, actor=team["head"])
     db.session.commit()
     with pytest.raises(DomainError, match="closing report|结案报告"):
@@ -523,6 +523,5 @@ def test_who_may_correct_a_record(without_record_rules, case, team, make):
     assert records.can_correct(team["auditor"], photo) is False
     newer = make.record(case, "site_photo", supersedes_id=photo.id, supersede_reason="补拍")
     assert records.can_correct(team["officer"], photo) is False and records.can_correct(team["officer"], newer)
-    for target in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION):
-        workflow.advance(case, target, actor=team["head"])
+    make.decide(case, team)
     assert records.can_correct(team["officer"], newer) is False  # evidence closed with the decision

@@ -448,9 +448,12 @@ def test_a_case_past_its_decision_is_not_overdue(without_record_rules, make, lis
     late = make.case(team, matter=plain, approve=True, filed_on=date.today() - timedelta(days=150),
                      act_began_on=date.today() - timedelta(days=160), discovered_on=date.today() - timedelta(days=151))
     assert cases.is_overdue(late)
-    workflow.advance(late, "notice", actor=team["officer"])
-    workflow.advance(late, "decision", actor=team["officer"])
-    db.session.commit()
+    # Decided in time (within its 90 days), the case is past its decision: its limit no longer runs.
+    in_time = late.filed_on + timedelta(days=10)
+    workflow.advance(late, "notice", actor=team["officer"], today=in_time)
+    make.notice(late, decision_type="warning", today=in_time)
+    make.decide(late, team, today=in_time)
+    assert late.stage == Stage.DECISION.value and late.decision_due_on < date.today()
     assert not cases.is_overdue(late)
     assert ids(team["officer"], overdue=True) == {listed["old"].id}
 

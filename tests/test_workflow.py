@@ -55,10 +55,16 @@ def stage_events(case) -> list[AuditEvent]:
                                    .order_by(AuditEvent.id)))
 
 
-def drive(case, *stages, actor, today=LATER):
+def drive(case, *stages, actor, make=None, team=None, today=LATER):
+    """Move the case along `stages`. A case enters DECISION only by the head's signature
+    (services.decisions.finalise, after the notice and, when major, the review): give `make` and `team`."""
     for stage in stages:
-        workflow.advance(case, stage, actor=actor, today=today)
-        db.session.commit()
+        if stage == Stage.DECISION:
+            assert make is not None and team is not None, "the decision needs make and team"
+            make.decide(case, team, today=today)
+        else:
+            workflow.advance(case, stage, actor=actor, today=today)
+            db.session.commit()
 
 
 # --- order of the stages ------------------------------------------------------------------------
@@ -217,13 +223,17 @@ def test_a_deactivated_case_officer_cannot_move_the_case(make, team):
 def test_a_demolition_case_cannot_go_from_notice_to_decision(make, team):
     case = make.case(team, approve=True, filed_on=FILED)  # planning route: a demolition order
     drive(case, Stage.NOTICE, actor=team["officer"])
+    make.notice(case, actor=team["officer"], today=LATER)
     with pytest.raises(GateRefused) as exc:
         workflow.advance(case, Stage.DECISION, actor=team["officer"], today=LATER)
     assert any("major decision" in u and "legal review" in u and "demolition" in u for u in exc.value.unmet)
     db.session.rollback()
-    assert workflow.unmet(case, Stage.REVIEW, today=LATER) == []
-    drive(case, Stage.REVIEW, Stage.DECISION, actor=team["officer"])
+    # Into review only by the officer's request, out of it to the decision only by the head's signature.
+    assert workflow.unmet(case, Stage.REVIEW, today=LATER) == [
+        "Submit the case for legal review with the attestation that the file is complete and true."]
+    decision = make.decide(case, team, today=LATER)
     assert case.stage == Stage.DECISION.value
+    assert decision.major and decision.review_request.status == "passed"
 
 
 def test_a_matter_in_the_major_catalogue_needs_legal_review(make, team):
@@ -245,13 +255,24 @@ def test_a_case_marked_complex_needs_legal_review_and_the_reason_is_shown(make, 
 def test_a_non_major_case_may_go_from_notice_to_decision(make, team, plain_matter):
     case = make.case(team, approve=True, matter=plain_matter, filed_on=FILED)
     assert case.route is None
-    drive(case, Stage.NOTICE, Stage.DECISION, actor=team["officer"])
+    drive(case, Stage.NOTICE, actor=team["officer"])
+    make.notice(case, actor=team["officer"], decision_type="warning", today=LATER)
+    drive(case, Stage.DECISION, actor=team["officer"], make=make, team=team)
     assert case.stage == Stage.DECISION.value
+    from enforcement.services import decisions
+    assert decisions.original_decision(case).review_request_id is None  # no review needed
 
 
 def test_legal_review_may_return_the_case_to_investigation(make, team):
     case = make.case(team, approve=True, filed_on=FILED)
-    drive(case, Stage.NOTICE, Stage.REVIEW, Stage.INVESTIGATION, actor=team["officer"])
+    drive(case, Stage.NOTICE, actor=team["officer"])
+    make.notice(case, actor=team["officer"], today=LATER)
+    request = make.submit_review(case, actor=team["officer"], today=LATER)
+    assert case.stage == Stage.REVIEW.value
+    with pytest.raises(GateRefused):  # not by a generic move: only the reviewer's return
+        workflow.advance(case, Stage.INVESTIGATION, actor=team["officer"], today=LATER)
+    db.session.rollback()
+    make.sign_review(request, team["reviewer"], outcome="returned", today=LATER)
     assert case.stage == Stage.INVESTIGATION.value
 
 
@@ -259,7 +280,8 @@ def test_legal_review_may_return_the_case_to_investigation(make, team):
 
 def test_an_archived_case_cannot_change(make, team, plain_matter):
     case = make.case(team, approve=True, matter=plain_matter, filed_on=FILED)
-    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.CLOSED, Stage.ARCHIVED, actor=team["head"])
+    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.CLOSED, Stage.ARCHIVED, actor=team["head"],
+          make=make, team=team)
     assert case.stage == Stage.ARCHIVED.value
     for who in ("officer", "officer2", "head"):
         assert can_edit_case(team[who], case) is False
@@ -276,7 +298,8 @@ def test_an_archived_case_cannot_change(make, team, plain_matter):
 
 def test_a_closed_case_goes_only_to_the_archive(make, team, plain_matter):
     case = make.case(team, approve=True, matter=plain_matter, filed_on=FILED)
-    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.EXECUTION, Stage.CLOSED, actor=team["officer"])
+    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.EXECUTION, Stage.CLOSED, actor=team["officer"],
+          make=make, team=team)
     assert workflow.next_stages(case) == (Stage.ARCHIVED,)
     with pytest.raises(GateRefused):
         workflow.advance(case, Stage.EXECUTION, actor=team["officer"], today=LATER)
@@ -286,7 +309,8 @@ def test_a_closed_case_is_archived_even_after_its_officers_certificates_expired(
     expiring = make.user(Role.OFFICER, body=team["body"], certificate={"valid_until": date(2026, 6, 30)})
     case = make.case(team, matter=plain_matter, filed_on=FILED, officer_ids=[team["officer"].id, expiring.id])
     cases.approve_filing(case, actor=team["head"], today=APPROVED)
-    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.CLOSED, actor=team["officer"])
+    drive(case, Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.CLOSED, actor=team["officer"], make=make,
+          team=team)
     assert workflow.unmet(case, Stage.ARCHIVED, today=date(2026, 8, 1)) == []
 
 
@@ -297,17 +321,28 @@ def test_each_move_writes_one_audit_event_with_the_stages_before_and_after(make,
     path = [Stage.NOTICE, Stage.DECISION, Stage.SERVICE, Stage.CLOSED]
     previous = Stage.INVESTIGATION
     for stage in path:
+        if stage == Stage.DECISION:
+            make.notice(case, actor=team["officer2"], decision_type="warning", today=LATER)  # not major
         count = len(stage_events(case))
         total = db.session.scalar(select(func.count(AuditEvent.id)))
-        workflow.advance(case, stage, actor=team["officer2"], today=LATER, reason="按程序推进")
-        db.session.commit()
+        if stage == Stage.DECISION:
+            # The head's signature: the 决定书 kept, the decision, then the one move.
+            make.decide(case, team, today=LATER)
+            new = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > total)
+                                          .order_by(AuditEvent.id)))
+            assert new == ["record.generated", "decision.made", "case.stage_changed"]
+            actor, after = team["head"], {"stage": stage.value}
+        else:
+            workflow.advance(case, stage, actor=team["officer2"], today=LATER, reason="按程序推进")
+            db.session.commit()
+            assert db.session.scalar(select(func.count(AuditEvent.id))) == total + 1
+            actor, after = team["officer2"], {"stage": stage.value, "reason": "按程序推进"}
         events = stage_events(case)
         assert len(events) == count + 1
-        assert db.session.scalar(select(func.count(AuditEvent.id))) == total + 1
         event = events[-1]
         assert json.loads(event.before) == {"stage": previous.value}
-        assert json.loads(event.after) == {"stage": stage.value, "reason": "按程序推进"}
-        assert event.actor_id == team["officer2"].id and event.body_id == team["body"].id
+        assert json.loads(event.after) == after
+        assert event.actor_id == actor.id and event.body_id == team["body"].id
         assert case.number in event.object_label
         previous = stage
 

@@ -61,7 +61,34 @@ class Matter(db.Model):
     # Province-configurable thresholds that make a fine a major decision.
     major_fine_person: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     major_fine_org: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    major_confiscation_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     body: Mapped[Body] = relationship()
+    discretion_bands: Mapped[list[DiscretionBand]] = relationship(
+        back_populates="matter", order_by="DiscretionBand.sort, DiscretionBand.id", lazy="selectin")
+
+
+class DiscretionBand(db.Model):
+    """One band of the matter's discretion standard (裁量基准): for a circumstance, the penalty range.
+
+    A decision whose fine lies outside the band chosen needs a stated reason, which the reviewer sees.
+    """
+
+    __tablename__ = "discretion_bands"
+    __table_args__ = (
+        CheckConstraint("fine_min IS NULL OR fine_max IS NULL OR fine_max >= fine_min", name="range_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    circumstance: Mapped[str] = mapped_column(String(120))   # e.g. 情节轻微 / 一般 / 严重
+    measures: Mapped[str] = mapped_column(Text, default="")   # what the band provides, in words
+    fine_min: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    fine_max: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    sort: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    matter: Mapped[Matter] = relationship(back_populates="discretion_bands")

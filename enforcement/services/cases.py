@@ -321,8 +321,10 @@ def mark_complex(case: Case, *, actor: User, reason: str) -> None:
 
 def get_case(user: User, case_id: int) -> Case:
     """Load a case the user may see; anything else is 'not found' (no data leaked)."""
+    from .permissions import can_view_case
+
     case = db.session.get(Case, case_id)
-    if case is None or case.body_id not in case_scope(user):
+    if case is None or not can_view_case(user, case):
         raise NotFound(_("No such case."))
     return case
 
@@ -361,7 +363,7 @@ def case_query(user: User, flt: CaseFilter, *, today: date | None = None):
 # matter by join, the officers and their users in one IN query; the officers' roles and
 # certificates are not needed for a row and stay unloaded.
 LIST_LOAD_OPTIONS = (
-    selectinload(Case.matter),
+    selectinload(Case.matter).lazyload(Matter.discretion_bands),
     selectinload(Case.officers).joinedload(CaseOfficer.user).options(lazyload(User.role_rows),
                                                                       lazyload(User.certificates)),
 )

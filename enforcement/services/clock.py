@@ -16,3 +16,13 @@ DEFAULT_ZONE = "Asia/Shanghai"
 def local_today() -> date:
     zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
     return datetime.now(ZoneInfo(zone)).date()
+
+
+def to_local(at: datetime) -> datetime:
+    """A stored (naive UTC) time in the local zone where the law is applied."""
+    from datetime import timezone
+
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(ZoneInfo(zone))

@@ -17,6 +17,9 @@ from . import records
 FACT_FIELDS = ("id", "number", "body_id", "matter_id", "route", "source", "party_kind", "party_name",
                "party_id_number", "party_address", "party_is_minor", "village", "place_detail", "summary",
                "act_began_on", "act_ended_on", "discovered_on", "filed_on", "complex_reason")
+# The review's and the decision's own papers are products of the review, not part of what it reviews:
+# the opinion, the collective discussion and the decision document never change the dossier's digest.
+PROCESS_TYPES = frozenset({"legal_review_opinion", "collective_discussion", "decision"})
 RECORD_FIELDS = ("id", "type_code", "stage", "sha256", "size", "supersedes_id")
 VERSION = 1  # bump when the canonical form changes; stored digests keep the version they were made with
 
@@ -32,7 +35,8 @@ def manifest(case: Case) -> dict:
     facts = {name: _plain(getattr(case, name)) for name in FACT_FIELDS}
     facts["officer_ids"] = sorted(o.user_id for o in case.active_officers)
     facts["matter_code"] = case.matter.code
-    current = sorted(records.current_records(case), key=lambda r: r.id)
+    current = sorted((r for r in records.current_records(case) if r.type_code not in PROCESS_TYPES),
+                     key=lambda r: r.id)
     return {"version": VERSION, "facts": facts,
             "records": [{name: getattr(r, name) for name in RECORD_FIELDS} for r in current]}
 

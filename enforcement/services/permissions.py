@@ -37,8 +37,19 @@ def case_scope(user) -> set[int]:
     return {user.body_id}
 
 
+def assigned_case_ids(user) -> set[int]:
+    """Cases of other bodies lent to this reviewer for their review (open assignments only)."""
+    if not _active(user) or not user.has_role(Role.REVIEWER):
+        return set()
+    from ..models import ReviewerAssignment
+
+    return set(db.session.scalars(select(ReviewerAssignment.case_id).where(
+        ReviewerAssignment.reviewer_id == user.id, ReviewerAssignment.ended_at.is_(None))))
+
+
 def can_view_case(user, case: Case) -> bool:
-    return case.body_id in case_scope(user)
+    """Cases of the bodies in scope, and a case of another body assigned to the user for review."""
+    return case.body_id in case_scope(user) or case.id in assigned_case_ids(user)
 
 
 def is_case_officer(user, case: Case) -> bool:
@@ -77,7 +88,7 @@ def can_see_personal_data(user, case: Case) -> bool:
         return False
     if is_case_officer(user, case) or is_head_of(user, case.body_id):
         return True
-    return user.has_role(Role.REVIEWER) and user.body_id == case.body_id
+    return user.has_role(Role.REVIEWER) and (user.body_id == case.body_id or case.id in assigned_case_ids(user))
 
 
 def can_manage_master_data(user) -> bool:

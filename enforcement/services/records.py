@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Case, Record, RecordKind, RecordRequirement, RecordType, Stage, Upload, User
@@ -146,9 +146,10 @@ def _register_timeline() -> None:
     from .cases import EVENT_LABELS, FIELD_LABELS, SHOWN_FIELDS, VALUE_FORMATTERS
 
     EVENT_LABELS.update({"record.added": _l("Record added"), "record.superseded": _l("Record corrected"),
-                         "record.viewed": _l("Record viewed"), "record.downloaded": _l("Record downloaded")})
+                         "record.viewed": _l("Record viewed"), "record.downloaded": _l("Record downloaded"),
+                         "record.generated": _l("Document produced by the tracker")})
     shown = ("type_code", "original_filename", "stage", "captured_at", "sha256", "supersede_reason")
-    SHOWN_FIELDS.update({"record.added": shown, "record.superseded": shown})
+    SHOWN_FIELDS.update({"record.added": shown, "record.superseded": shown, "record.generated": shown})
     FIELD_LABELS.update({"type_code": _l("Type"), "original_filename": _l("File"), "captured_at": _l("Captured"),
                          "sha256": "SHA-256", "supersede_reason": _l("Why corrected")})
     VALUE_FORMATTERS["type_code"] = _type_name
@@ -540,7 +541,23 @@ def _kind_words(kind: str) -> str:
             "document": _("a document")}.get(kind, kind)
 
 
+def lock_case(case: Case) -> None:
+    """Take the case's row lock for the rest of the transaction and reload the case.
+
+    A record is added and a decision made final under this lock, so that no record slips in
+    between the decision's look at the dossier and its commit. An UPDATE that changes nothing
+    takes the row lock on PostgreSQL and the write lock on SQLite alike (SELECT … FOR UPDATE
+    means nothing to SQLite).
+    """
+    db.session.execute(update(Case).where(Case.id == case.id).values(id=Case.id)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(case)
+
+
 def _make_record(upload: Upload, actor: User, fields: dict, stored) -> Record:
+    lock_case(upload.case)
+    # Checked again under the lock: the decision may have closed the evidence while the bytes streamed.
+    _check_evidence_open(upload.case, get_record_type(fields["type_code"]), Stage(fields["stage"]))
     captured = fields.get("captured_at")
     record = Record(
         case_id=upload.case_id, type_code=fields["type_code"], stage=fields["stage"],
@@ -562,6 +579,27 @@ def _make_record(upload: Upload, actor: User, fields: dict, stored) -> Record:
     after["captured_at"] = record.captured_at.isoformat() if record.captured_at else None
     audit.record("record.superseded" if record.supersedes_id else "record.added", "record", record.id, label,
                  actor=actor, after=after, body_id=upload.case.body_id, case_id=record.case_id)
+    return record
+
+
+def store_generated(case: Case, actor: User, *, type_code: str, stage: Stage | str, filename: str, data: bytes,
+                    description: str = "", content_type: str = "application/pdf", action: str = "record.generated") -> Record:
+    """Keep a document the app produced (an opinion, a decision) as a record of the case.
+
+    The bytes go to the store first, under a new key; the row follows in the caller's transaction
+    (if that never commits, `storage orphans` reports the object). `action` names the audit event.
+    """
+    kind = get_record_type(type_code)
+    key = f"cases/{case.id}/records/{secrets.token_hex(16)}"
+    stored = _store().put(key, io.BytesIO(data), content_type=content_type, size_hint=len(data))
+    record = Record(case_id=case.id, type_code=kind.code, stage=Stage(stage).value, description=description,
+                    original_filename=filename, content_type=content_type, size=stored.size,
+                    sha256=stored.sha256 or hashlib.sha256(data).hexdigest(), storage_key=key,
+                    version_id=stored.version_id, uploaded_by_id=actor.id)
+    db.session.add(record)
+    db.session.flush()
+    audit.record(action, "record", record.id, f"{kind.name} {filename}", actor=actor,
+                 after=audit.snapshot(record, RECORD_FIELDS), body_id=case.body_id, case_id=case.id)
     return record
 
 

@@ -21,7 +21,6 @@ from ..models._types import utcnow
 from . import audit
 from .errors import GateRefused, PermissionDenied
 from .clock import local_today
-from ..i18n import list_separator
 
 Gate = Callable[[Case, date], list[str]]
 
@@ -87,14 +86,20 @@ def unmet(case: Case, target: Stage | str, *, today: date | None = None, skip: t
     return problems
 
 
-def advance(case: Case, target: Stage | str, *, actor: User, today: date | None = None, reason: str = "") -> None:
-    """Move the case to `target` if every gate passes; otherwise raise GateRefused listing them all."""
+def advance(case: Case, target: Stage | str, *, actor: User, today: date | None = None, reason: str = "",
+            authorised: bool = False, skip: tuple[Gate, ...] = ()) -> None:
+    """Move the case to `target` if every gate passes; otherwise raise GateRefused listing them all.
+
+    `authorised` is for a service whose own act moves the case and which checked its actor
+    itself (the reviewer's return sends the case back to investigation); the gates still run,
+    except those in `skip` (as in `unmet`).
+    """
     from .permissions import can_advance_case
 
     target = Stage(target)
-    if not can_advance_case(actor, case):
+    if not authorised and not can_advance_case(actor, case):
         raise PermissionDenied(_("Only the officers on the case or the head of the body move it on."))
-    problems = unmet(case, target, today=today)
+    problems = unmet(case, target, today=today, skip=skip)
     if problems:
         raise GateRefused(problems)
     before = case.stage
@@ -135,17 +140,6 @@ def _officers_valid_today(case: Case, today: date) -> list[str]:
     return officer_problems([o.user for o in case.active_officers], today, matter=case.matter, body=case.body)
 
 
-@gate(Stage.NOTICE, Stage.DECISION)
-def _major_needs_review(case: Case, today: date) -> list[str]:
-    """A major decision goes through legal review first (行政处罚法 art. 58)."""
-    from .major import major_reasons
-
-    reasons = major_reasons(case)
-    if reasons:
-        return [_("This is a major decision (%(reasons)s): it must pass legal review before the decision "
-                  "(行政处罚法 art. 58).", reasons=list_separator().join(reasons))]
-    return []
-
-
 # Gates defined by later modules register themselves when imported: import them with the machine.
 from . import records  # noqa: E402,F401  (required-records gates)
+from . import notice, review, decisions  # noqa: E402,F401  (notice, review and decision gates)
