@@ -16,7 +16,7 @@ from flask import g, request_started
 from sqlalchemy import func, select, text
 
 from enforcement.extensions import db
-from enforcement.models import ApiToken, AuditEvent, AuditHead, Body, Certificate, Matter, Role, User
+from enforcement.models import ApiToken, AuditEvent, AuditHead, Body, Certificate, DiscretionBand, Matter, Role, User
 from enforcement.services import people
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
@@ -488,6 +488,102 @@ def test_a_matter_is_deactivated_never_deleted(app, make, team, admin_client):
     assert fresh(Matter, matter.id).active is True
 
 
+def test_a_matter_keeps_the_confiscation_threshold_that_makes_a_decision_major(app, make, team, admin_client):
+    response = post_form(admin_client, "/admin/matters/new", {**MATTER, "body_id": str(team["body"].id),
+                                                             "major_confiscation_value": "50000"})
+    assert response.status_code == 302
+    matter = db.session.scalar(select(Matter).where(Matter.code == "330217001"))
+    assert str(matter.major_confiscation_value) == "50000.00"
+    page = page_text(admin_client.get(f"/admin/matters/{matter.id}"))
+    assert "Value confiscated that makes a decision major (¥)" in page and "50000.00" in page
+    assert 'value="50000.00"' in page_text(admin_client.get(f"/admin/matters/{matter.id}/edit"))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "matter.created"))
+    assert "major_confiscation_value" in event.after
+
+    response = post_form(admin_client, f"/admin/matters/{matter.id}/edit", {
+        **MATTER, "major_confiscation_value": "-1", "active": "y"})
+    assert response.status_code == 400 and "Cannot be negative." in page_text(response)
+    response = post_form(admin_client, f"/admin/matters/{matter.id}/edit", {
+        **MATTER, "major_confiscation_value": "", "active": "y"})
+    assert response.status_code == 302
+    assert fresh(Matter, matter.id).major_confiscation_value is None
+
+
+def band(matter, circumstance: str = "情节较轻", **values):
+    from enforcement.services import catalogue
+
+    made = catalogue.add_band(matter, actor=None, circumstance=circumstance, **values)
+    db.session.commit()
+    return made
+
+
+BAND = {"circumstance": "情节较轻", "measures": "责令限期改正，并处罚款", "fine_min": "1000", "fine_max": "10000",
+        "sort": "1"}
+
+
+def test_admin_adds_a_discretion_band_and_takes_it_out_of_use(app, make, team, admin_client):
+    matter = make.matter(team["body"])
+    path = f"/admin/matters/{matter.id}"
+    page = page_text(admin_client.get(path))
+    assert "Discretion standard (裁量基准)" in page and "No discretion standard yet" in page
+    response = post_form(admin_client, f"{path}/bands", BAND, token_from=path)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"{path}#bands")
+    row = db.session.scalar(select(DiscretionBand).where(DiscretionBand.matter_id == matter.id))
+    assert row.active and str(row.fine_min) == "1000.00" and str(row.fine_max) == "10000.00" and row.sort == 1
+    page = page_text(admin_client.get(path))
+    assert "情节较轻" in page and "¥1,000.00 – ¥10,000.00" in page and "责令限期改正，并处罚款" in page
+    assert "in use" in page
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "matter.band_added"))
+    assert event.object_id == str(matter.id) and "情节较轻" in event.after
+
+    response = post_form(admin_client, f"/admin/bands/{row.id}/deactivate", token_from=path)
+    assert response.status_code == 302
+    assert fresh(DiscretionBand, row.id).active is False
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "matter.band_deactivated")) is not None
+    page = page_text(admin_client.get(path))
+    assert "no longer in use" in page and "情节较轻" in page  # kept, never deleted
+    response = post_form(admin_client, f"/admin/bands/{row.id}/deactivate", token_from=path)
+    assert response.status_code == 302
+    assert "no longer in use already" in page_text(admin_client.get(path))
+    # A new band for the same circumstance may replace the old one.
+    assert post_form(admin_client, f"{path}/bands", BAND, token_from=path).status_code == 302
+    assert count(DiscretionBand) == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"circumstance": ""}, "Name the circumstance"),
+    ({"fine_min": "5000", "fine_max": "100"}, "The highest fine cannot be lower than the lowest."),
+    ({"fine_min": "-5"}, "Cannot be negative."),
+    ({"fine_min": "", "fine_max": "", "measures": ""}, "Say what the band provides"),
+])
+def test_a_wrong_band_is_refused_beside_its_field(app, make, team, admin_client, change, message):
+    matter = make.matter(team["body"])
+    path = f"/admin/matters/{matter.id}"
+    response = post_form(admin_client, f"{path}/bands", {**BAND, **change}, token_from=path)
+    assert response.status_code == 400
+    assert re.search(r'class="field[^"]*has-error".*?' + re.escape(message), page_text(response), re.S)
+    assert count(DiscretionBand) == 0
+
+
+def test_a_circumstance_has_one_band_in_use(app, make, team, admin_client):
+    matter = make.matter(team["body"])
+    band(matter, fine_min="1", fine_max="2")
+    path = f"/admin/matters/{matter.id}"
+    response = post_form(admin_client, f"{path}/bands", BAND, token_from=path)
+    assert response.status_code == 400
+    assert "The matter has a band for 情节较轻 already" in page_text(response)
+    assert count(DiscretionBand) == 1
+
+
+@pytest.mark.parametrize("role", ["officer", "head", "reviewer", "auditor"])
+def test_every_role_reads_the_discretion_standard_but_only_admins_change_it(app, make, team, role):
+    matter = make.matter(team["body"])
+    band(matter, measures="责令限期拆除")
+    page = page_text(sign_in(app, team[role]).get(f"/admin/matters/{matter.id}"))
+    assert "责令限期拆除" in page
+    assert "Add a band" not in page and "/deactivate" not in page
+
+
 def test_a_matter_code_is_unique_within_the_body(app, make, team, admin_client):
     first = make.matter(team["body"])
     response = post_form(admin_client, "/admin/matters/new", {**MATTER, "code": first.code,
@@ -608,6 +704,7 @@ def test_verify_the_chain_shows_ok_then_the_first_broken_event_after_tampering(a
 def _change_requests(team, matter) -> list[tuple[str, dict]]:
     """Every change route of the blueprint with data that an admin's POST would accept."""
     officer, body = team["officer"], team["body"]
+    existing = matter.discretion_bands[0]
     cert = officer.certificates[0]
     return [
         ("/admin/bodies/new", {"name": "越权镇人民政府", "short_name": "越", "kind": "town", "area": "越权镇",
@@ -627,6 +724,8 @@ def _change_requests(team, matter) -> list[tuple[str, dict]]:
         (f"/admin/certificates/{cert.id}/status", {"status": "revoked", "reason": "越权"}),
         ("/admin/matters/new", {**MATTER, "body_id": str(body.id)}),
         (f"/admin/matters/{matter.id}/edit", {**MATTER, "code": matter.code, "name": "改名的事项"}),
+        (f"/admin/matters/{matter.id}/bands", {**BAND, "circumstance": "越权的情节"}),
+        (f"/admin/bands/{existing.id}/deactivate", {}),
     ]
 
 
@@ -638,12 +737,15 @@ def _master_data_state():
             db.session.scalars(select(User.password_hash).order_by(User.id)).all(),
             db.session.scalars(select(Certificate.status).order_by(Certificate.id)).all(),
             db.session.scalars(select(Matter.name).order_by(Matter.id)).all(),
+            db.session.execute(select(DiscretionBand.circumstance, DiscretionBand.active)
+                               .order_by(DiscretionBand.id)).all(),
             db.session.scalars(select(Body.name).order_by(Body.id)).all())
 
 
 @pytest.mark.parametrize("role", ["officer", "head", "reviewer", "auditor"])
 def test_every_change_is_refused_to_non_admins_and_changes_nothing(app, make, team, role):
     matter = make.matter(team["body"])
+    band(matter, fine_min="1000", fine_max="10000")
     people.deactivate_user(team["officer2"], actor=None, reason="for the reactivate route")
     db.session.commit()
     client = sign_in(app, team[role])
@@ -658,6 +760,7 @@ def test_every_change_is_refused_to_non_admins_and_changes_nothing(app, make, te
 
 def test_an_admin_of_another_body_gets_404_and_changes_nothing(app, make, team):
     matter = make.matter(team["body"])
+    band(matter, fine_min="1000", fine_max="10000")
     outsider = make.team()["admin"]
     client = sign_in(app, outsider)
     state = _master_data_state()
@@ -670,7 +773,8 @@ def test_an_admin_of_another_body_gets_404_and_changes_nothing(app, make, team):
 def _admin_post_paths(app, team, matter, token_id) -> list[str]:
     """Every POST route of the admin blueprint, with real ids filled in."""
     ids = {"body_id": team["body"].id, "user_id": team["officer"].id, "cert_id": team["officer"].certificates[0].id,
-           "matter_id": matter.id, "token_id": token_id, "day": "2026-03-04"}
+           "matter_id": matter.id, "token_id": token_id, "day": "2026-03-04",
+           "band_id": matter.discretion_bands[0].id}
     paths = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("admin.") and "POST" in rule.methods:
@@ -680,10 +784,11 @@ def _admin_post_paths(app, team, matter, token_id) -> list[str]:
 
 def test_every_post_here_refuses_a_missing_or_forged_csrf_token(app, make, team, admin_client):
     matter = make.matter(team["body"])
+    band(matter, fine_min="1000", fine_max="10000")
     token, _plain = people.create_api_token(team["admin"], actor=team["admin"], name="csrf")
     db.session.commit()
     paths = _admin_post_paths(app, team, matter, token.id)
-    assert len(paths) == 16, paths
+    assert len(paths) == 18, paths
     stolen = csrf_token(sign_in(app, team["head"]), "/admin/tokens")  # a real token, but of another session
     valid = {path: data for path, data in _change_requests(team, matter)}
     state = _master_data_state()

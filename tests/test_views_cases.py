@@ -311,6 +311,7 @@ def test_case_list_rows_load_without_a_query_per_row(make):
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
+    # the cases; their matters (with each matter's discretion bands, loaded with it); officers and users
     assert queries_for_one_page(officer_ids[0]) == queries_for_one_page(officer_ids[1]) <= 3
 
 
@@ -572,27 +573,45 @@ def test_advance_refused_shows_the_unmet_conditions_before_and_after_clicking(ma
 
 
 def test_major_case_cannot_skip_legal_review(without_record_rules, make, team, as_user):
+    """NOTICE→REVIEW and →DECISION are no plain moves: the page links to their forms with what is unmet."""
     case = make.case(team, approve=True)
     client = as_user(team["officer"])
     action(client, case, "advance", target="notice")
+    make.notice(refreshed(case), actor=team["officer"])
     page = text(client.get(f"/cases/{case.id}"))
     assert "must pass legal review before the decision" in unmet_under(page, "decision")
     assert unmet_under(page, "review") == ""
-    action(client, case, "advance", target="decision")
-    assert refreshed(case).stage == Stage.NOTICE.value
+    assert f'href="/cases/{case.id}/review/submit"' in page  # the officer submits on the review form
+    assert 'name="target" value="review"' not in page and 'name="target" value="decision"' not in page
+    for target in ("review", "decision"):  # the plain move is refused
+        action(client, case, "advance", target=target)
+        assert refreshed(case).stage == Stage.NOTICE.value
+    head_page = text(as_user(team["head"]).get(f"/cases/{case.id}"))
+    assert f'href="/cases/{case.id}/decision"' in head_page
+    assert "must pass legal review before the decision" in unmet_under(head_page, "decision")
 
 
 def test_returning_a_case_from_review_takes_a_reason(without_record_rules, make, team, as_user):
+    """Only the reviewer's return sends a case back, and its reasons are shown to the officer."""
     case = make.case(team, approve=True)
     client = as_user(team["officer"])
     action(client, case, "advance", target="notice")
-    action(client, case, "advance", target="review")
+    make.notice(refreshed(case), actor=team["officer"])
+    request = make.submit_review(refreshed(case), actor=team["officer"])
     assert refreshed(case).stage == Stage.REVIEW.value
     page = text(client.get(f"/cases/{case.id}"))
-    assert "Return to Investigation" in page
+    assert "Return to Investigation" not in page and 'name="target" value="investigation"' not in page
+    assert "Only the reviewer's return for correction" in page
     action(client, case, "advance", target="investigation", reason="证据不足，补充调查")
+    assert refreshed(case).stage == Stage.REVIEW.value  # an officer cannot send it back
+    make.sign_review(request, team["reviewer"], outcome="returned")
     assert refreshed(case).stage == Stage.INVESTIGATION.value
-    assert "证据不足，补充调查" in text(client.get(f"/cases/{case.id}"))
+    page = text(client.get(f"/cases/{case.id}"))
+    returned = page.split('id="review-returned"', 1)[1].split("</section>", 1)[0]
+    assert "Returned for correction by the legal review" in returned
+    assert "请补充证据后重新提交" in returned  # the opinion
+    assert "Evidence lawful and sufficient" in returned and "现场照片不足以证明建筑面积" in returned
+    assert "请补充证据后重新提交" in page.split('id="timeline-title"', 1)[1]  # the reason of the stage change
 
 
 def test_a_stale_page_does_not_change_the_case(make, team, as_user):

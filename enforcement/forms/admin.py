@@ -201,15 +201,35 @@ class MatterForm(FlaskForm):
                                      validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
     major_fine_org = DecimalField(_l("Fine that makes a decision major: organisation (¥)"), places=2,
                                   validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
+    major_confiscation_value = DecimalField(
+        _l("Value confiscated that makes a decision major (¥)"), places=2,
+        validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
     active = BooleanField(_l("Active (inactive matters stay listed but cannot be used for new cases)"),
                           default=True)
 
     SERVICE_FIELDS = ("code", "name", "category", "enforcement_category", "legal_basis", "procedure", "route",
                       "power_source", "delegation_document", "delegation_published_on", "in_major_catalogue",
-                      "major_fine_person", "major_fine_org", "active")
+                      "major_fine_person", "major_fine_org", "major_confiscation_value", "active")
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in self.SERVICE_FIELDS}
+
+
+class DiscretionBandForm(FlaskForm):
+    """One band of a matter's discretion standard (裁量基准)."""
+
+    circumstance = StringField(_l("Circumstance (情节)"), filters=STRIP, validators=[
+        DataRequired(message=_l("Name the circumstance, e.g. 情节轻微, 一般, 严重.")), Length(max=120)])
+    measures = TextAreaField(_l("What the band provides (处罚措施)"), filters=STRIP, validators=[Length(max=2000)])
+    fine_min = DecimalField(_l("Lowest fine (¥)"), places=2,
+                            validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
+    fine_max = DecimalField(_l("Highest fine (¥)"), places=2,
+                            validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
+    sort = IntegerField(_l("Order in the list"), default=0, validators=[Optional()])
+
+    def values(self) -> dict:
+        return {"circumstance": self.circumstance.data or "", "measures": self.measures.data or "",
+                "fine_min": self.fine_min.data, "fine_max": self.fine_max.data, "sort": self.sort.data or 0}
 
 
 class TokenForm(FlaskForm):

@@ -8,14 +8,15 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ..extensions import db
-from ..models import Body, Matter, MatterCategory
+from ..models import Body, DiscretionBand, Matter, MatterCategory
 from ..models.catalogue import PowerSource
 from . import audit
 from .errors import Conflict, DomainError, NotFound
 
 MATTER_FIELDS = ("body_id", "code", "name", "category", "enforcement_category", "legal_basis", "procedure",
                  "route", "power_source", "delegation_document", "delegation_published_on",
-                 "in_major_catalogue", "major_fine_person", "major_fine_org", "active")
+                 "in_major_catalogue", "major_fine_person", "major_fine_org", "major_confiscation_value", "active")
+BAND_FIELDS = ("matter_id", "circumstance", "measures", "fine_min", "fine_max", "sort", "active")
 
 
 def matter_field_problems(values: dict) -> dict[str, list[str]]:
@@ -51,6 +52,9 @@ def matter_field_problems(values: dict) -> dict[str, list[str]]:
         amount = values.get(key)
         if amount is not None and amount != "" and Decimal(amount) < 0:
             add(key, _("A fine threshold cannot be negative."))
+    amount = values.get("major_confiscation_value")
+    if amount is not None and amount != "" and Decimal(amount) < 0:
+        add("major_confiscation_value", _("A threshold of the value confiscated cannot be negative."))
     return problems
 
 
@@ -102,6 +106,92 @@ def update_matter(matter: Matter, *, actor, **changes) -> Matter:
         audit.record("matter.updated", "matter", matter.id, matter.name, actor=actor, before=before, after=after,
                      body_id=matter.body_id)
     return matter
+
+
+# --- the discretion standard (裁量基准) of a matter ---------------------------------------------------
+
+def _band_amount(value, what: str, key: str, add) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except ArithmeticError:
+        add(key, _("%(what)s must be an amount in yuan.", what=what))
+        return None
+    if not amount.is_finite() or amount < 0:
+        add(key, _("%(what)s cannot be negative.", what=what))
+        return None
+    if amount >= Decimal("1e12"):
+        add(key, _("%(what)s is too large.", what=what))
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def band_field_problems(matter: Matter, *, circumstance: str, measures: str = "", fine_min=None, fine_max=None,
+                        sort=0) -> tuple[dict, dict[str, list[str]]]:
+    """The cleaned values of a new band and what is wrong with them, keyed by field (empty = acceptable)."""
+    problems: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        problems.setdefault(key, []).append(message)
+
+    circumstance = (circumstance or "").strip()
+    measures = (measures or "").strip()
+    if not circumstance:
+        add("circumstance", _("Name the circumstance the band applies to (e.g. 情节轻微, 一般, 严重)."))
+    elif len(circumstance) > 120:
+        add("circumstance", _("The circumstance has at most 120 characters."))
+    elif any(b.active and b.circumstance == circumstance for b in matter.discretion_bands):
+        add("circumstance", _("The matter has a band for %(circumstance)s already: deactivate it first.",
+                              circumstance=circumstance))
+    low = _band_amount(fine_min, _("The lowest fine"), "fine_min", add)
+    high = _band_amount(fine_max, _("The highest fine"), "fine_max", add)
+    if low is not None and high is not None and high < low:
+        add("fine_max", _("The highest fine cannot be lower than the lowest."))
+    if low is None and high is None and not measures and "fine_min" not in problems and "fine_max" not in problems:
+        add("measures", _("Say what the band provides: a range of fines, the measures in words, or both."))
+    try:
+        order = int(sort or 0)
+    except (TypeError, ValueError):
+        add("sort", _("The order is a whole number."))
+        order = 0
+    values = {"circumstance": circumstance, "measures": measures, "fine_min": low, "fine_max": high, "sort": order}
+    return values, problems
+
+
+def add_band(matter: Matter, *, actor, circumstance: str, measures: str = "", fine_min=None, fine_max=None,
+             sort=0) -> DiscretionBand:
+    """Add a band to the matter's discretion standard: for a circumstance, the range of the fine."""
+    values, problems = band_field_problems(matter, circumstance=circumstance, measures=measures, fine_min=fine_min,
+                                           fine_max=fine_max, sort=sort)
+    if problems:
+        raise DomainError(" ".join(m for messages in problems.values() for m in messages))
+    band = DiscretionBand(matter_id=matter.id, active=True, **values)
+    db.session.add(band)
+    db.session.flush()
+    db.session.refresh(matter, ["discretion_bands"])
+    audit.record("matter.band_added", "matter", matter.id, matter.name, actor=actor,
+                 after=audit.snapshot(band, BAND_FIELDS), body_id=matter.body_id)
+    return band
+
+
+def deactivate_band(band: DiscretionBand, *, actor) -> DiscretionBand:
+    """Take a band out of use; it stays, because reviews and decisions made under it name it."""
+    if not band.active:
+        raise DomainError(_("The band %(circumstance)s is no longer in use already.",
+                            circumstance=band.circumstance))
+    before = audit.snapshot(band, BAND_FIELDS)
+    band.active = False
+    audit.record("matter.band_deactivated", "matter", band.matter_id, band.matter.name, actor=actor,
+                 before=before, after=audit.snapshot(band, BAND_FIELDS), body_id=band.matter.body_id)
+    return band
+
+
+def get_band(band_id: int) -> DiscretionBand:
+    band = db.session.get(DiscretionBand, band_id)
+    if band is None:
+        raise NotFound(_("No such band."))
+    return band
 
 
 def get_matter(matter_id: int) -> Matter:

@@ -524,8 +524,54 @@ def matters():
 @bp.route("/matters/<int:matter_id>")
 def matter_show(matter_id: int):
     matter = _matter(matter_id)
-    return render_template("admin/matter_show.html", matter=matter,
-                           can_change=permissions.can_manage_body(current_user, matter.body_id))
+    return _matter_page(matter, forms.DiscretionBandForm(formdata=None))
+
+
+def _matter_page(matter: Matter, band_form: forms.DiscretionBandForm, status: int = 200):
+    from ..forms.review import band_fine
+
+    return render_template("admin/matter_show.html", matter=matter, band_form=band_form, band_fine=band_fine,
+                           can_change=permissions.can_manage_body(current_user, matter.body_id),
+                           empty=EmptyForm()), status
+
+
+@bp.route("/matters/<int:matter_id>/bands", methods=["POST"])
+def band_add(matter_id: int):
+    """Add a band to the matter's discretion standard (裁量基准)."""
+    matter = _matter(matter_id)
+    _require_manage(matter.body_id)
+    form = forms.DiscretionBandForm()
+    if form.validate_on_submit():
+        _values, problems = catalogue.band_field_problems(matter, **form.values())
+        for key, messages in problems.items():
+            target = getattr(form, key)
+            target.errors = [*target.errors, *messages]
+        if not problems:
+            band = catalogue.add_band(matter, actor=current_user, **form.values())
+            commit()
+            flash(_("The band %(circumstance)s was added to the discretion standard.",
+                    circumstance=band.circumstance), "success")
+            return redirect(url_for("admin.matter_show", matter_id=matter.id) + "#bands")
+    return _matter_page(matter, form, 400)
+
+
+@bp.route("/bands/<int:band_id>/deactivate", methods=["POST"])
+def band_deactivate(band_id: int):
+    band = catalogue.get_band(band_id)
+    _in_scope(band.matter.body_id)
+    _require_manage(band.matter.body_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        catalogue.deactivate_band(band, actor=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        commit()
+        flash(_("The band %(circumstance)s is no longer in use; reviews and decisions made under it keep it.",
+                circumstance=band.circumstance), "success")
+    return redirect(url_for("admin.matter_show", matter_id=band.matter_id) + "#bands")
 
 
 def _attach_matter_problems(form: forms.MatterForm) -> bool:

@@ -13,15 +13,19 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..forms.cases import (AdvanceForm, ApproveFilingForm, AssignOfficerForm, CaseFilterForm, FilingForm,
                            MarkComplexForm, RemoveOfficerForm)
-from ..models import Case, Matter, Stage
+from ..forms.decisions import ExtensionForm, HearingForm, HearingRequestForm, StatementForm
+from ..models import Case, Matter, ReviewStatus, Role, Stage
 from ..services import cases as case_service
 from ..services import catalogue, people, workflow
+from ..services import decisions as decision_service
+from ..services import notice as notice_service
 from ..services import records as record_service
+from ..services import review as review_service
 from ..services.cases import CaseFilter, PartyData
 from ..services.errors import DomainError, GateRefused, NotFound, PermissionDenied
-from ..services.major import major_reasons
+from ..services.major import decision_type_label, latest_notice, major_reasons, money, outside_band
 from ..services.permissions import (can_advance_case, can_approve_filing, can_edit_case, can_file_case,
-                                    case_scope)
+                                    case_scope, descendant_body_ids, is_case_officer, is_head_of)
 from ..web import commit, flash_refusal
 from ..services.clock import local_today
 
@@ -128,9 +132,7 @@ def show(case_id: int):
     else:
         approval = None
         for target in workflow.next_stages(case):
-            steps.append({"target": target, "label": workflow.stage_label(target),
-                          "backward": (case.stage_enum, target) in BACKWARD,
-                          "unmet": workflow.unmet(case, target, today=today)})
+            steps.append(_step(case, user, target, today))
 
     forms = {}
     if editable:  # the buttons of the other actions are plain forms in the template
@@ -147,14 +149,149 @@ def show(case_id: int):
         route_label=case_service.route_label(case.route), source_label=case_service.source_label(case.source),
         party_kind_label=case_service.party_kind_label(case.party_kind), stages=list(Stage),
         current_index=list(Stage).index(case.stage_enum), timeline=case_service.case_timeline(case),
-        records=_records_panel(case, user))
+        records=_records_panel(case, user), notice=_notice_panel(case, editable, today),
+        review=_review_panel(case, user), decision=_decision_panel(case, user, today, steps),
+        type_label=decision_type_label, money=money)
 
 
 def _records_panel(case, user) -> dict:
     rows = record_service.case_records(case)
     return {"rows": rows, "replaced": record_service.superseded_ids(rows), "checklist": record_service.checklist(case),
             "available": record_service.store_available(), "can_add": record_service.can_add_record(user, case),
-            "type_label": record_service.type_label}
+            "type_label": record_service.type_label,
+            "post_decision": decision_service.post_decision_ids(case, rows)}
+
+
+# The moves a plain button no longer makes: each has its own form, where it is signed.
+FORM_STEPS = {(Stage.NOTICE, Stage.REVIEW), (Stage.NOTICE, Stage.DECISION), (Stage.REVIEW, Stage.DECISION),
+              (Stage.REVIEW, Stage.INVESTIGATION)}
+
+
+def _step(case, user, target: Stage, today) -> dict:
+    """One next step: a plain move, or the link to the form that makes it, with its unmet conditions."""
+    move = (case.stage_enum, target)
+    step = {"target": target, "label": workflow.stage_label(target), "backward": move in BACKWARD,
+            "via_form": move in FORM_STEPS, "form": None, "allowed": False}
+    if move not in FORM_STEPS:
+        step["unmet"] = workflow.unmet(case, target, today=today)
+        return step
+    if target == Stage.REVIEW:
+        step.update(form="review.submit", allowed=_may_submit_review(user, case),
+                    unmet=workflow.unmet(case, target, today=today, skip=(review_service.submitted_for_review,)))
+    elif target == Stage.DECISION:
+        step.update(form="decisions.decide", allowed=is_head_of(user, case.body_id), unmet=_decision_unmet(case, today))
+    else:  # back to investigation: only the reviewer's return does it, on the review form
+        pending = review_service.latest_request(case)
+        step.update(form="review.show" if pending is not None and pending.status == ReviewStatus.PENDING.value
+                    else None, request=pending, unmet=None)
+    return step
+
+
+def _may_submit_review(user, case) -> bool:
+    """The submit button: an officer on the case (not auxiliary staff), after the notice, nothing pending."""
+    if not (is_case_officer(user, case) and user.has_role(Role.OFFICER) and not user.auxiliary):
+        return False
+    latest = review_service.latest_request(case)
+    return case.stage in (Stage.NOTICE.value, Stage.REVIEW.value) and not (
+        latest is not None and latest.status == ReviewStatus.PENDING.value)
+
+
+def _band_for(case, plan, passed) -> int | None:
+    """The band the decision form starts from: the one the review passed, else the only one the fine fits."""
+    if passed is not None:
+        return passed.discretion_band_id
+    bands = [b for b in case.matter.discretion_bands if b.active]
+    if plan is None or plan.fine_amount is None:
+        return None
+    fitting = [b.id for b in bands if (b.fine_min is not None or b.fine_max is not None)
+               and not outside_band(b, plan.fine_amount)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _decision_unmet(case, today) -> list[str]:
+    """What stops the head from signing the decision now, for the proposal the form starts from."""
+    plan = decision_service.proposal_for(case)
+    if plan is None:
+        return workflow.unmet(case, Stage.DECISION, today=today, skip=(decision_service.decision_signed,))
+    passed = _passed(case)
+    # The performance is written on the form itself: not counted as missing here.
+    return decision_service.decision_problems(
+        case, plan, discretion_band_id=_band_for(case, plan, passed),
+        outside_band_reason=passed.outside_band_reason if passed is not None else "", performance="-", today=today)
+
+
+def _passed(case):
+    latest = review_service.latest_request(case)
+    return latest if latest is not None and latest.status == ReviewStatus.PASSED.value else None
+
+
+def _notice_panel(case, editable: bool, today) -> dict:
+    """告知/听证: the latest notice, what it still lacks, and the forms of the notice stage."""
+    notice = latest_notice(case)
+    in_notice = case.stage == Stage.NOTICE.value
+    hearing_records = [r for r in record_service.current_records(case) if r.type_code == "hearing_record"]
+    forms = {}
+    if editable and in_notice and notice is not None:
+        forms["statement"] = StatementForm(formdata=None, statement=notice.statement, waived=notice.statement_waived)
+        if notice.hearing_offered and notice.hearing_requested_on is None:
+            forms["hearing_request"] = HearingRequestForm(formdata=None)
+        if notice.hearing_requested_on is not None and notice.hearing_held_on is None and hearing_records:
+            forms["hearing"] = HearingForm(formdata=None, records=hearing_records)
+    return {"notice": notice, "in_notice": in_notice, "can_record": editable and in_notice, "forms": forms,
+            "problems": notice_service.notice_problems(case, today) if in_notice else [],
+            "deadline_passed": bool(notice and notice.hearing_deadline and today > notice.hearing_deadline),
+            "needs_hearing_record": bool(notice and notice.hearing_requested_on and not notice.hearing_held_on
+                                         and not hearing_records)}
+
+
+def _review_panel(case, user) -> dict:
+    """法制审核: major or not and why, the requests and their outcomes, discussions and lent reviewers."""
+    requests = review_service.requests_of(case)  # newest first
+    latest = requests[0] if requests else None
+    returned = latest if latest is not None and latest.status in (ReviewStatus.RETURNED.value,
+                                                                  ReviewStatus.FAILED.value) else None
+    head = is_head_of(user, case.body_id)
+    open_case = case.stage in case_service.OPEN_STAGES
+    return {
+        "requests": requests, "latest": latest, "returned": returned,
+        "returned_problems": [(review_service.check_label(r["code"]), r["note"]) for r in returned.check_rows
+                              if not r["ok"]] if returned is not None else [],
+        "stale": latest is not None and latest.status == ReviewStatus.PASSED.value and review_service.is_stale(latest),
+        "can_submit": _may_submit_review(user, case), "dispute": review_service.open_dispute(case),
+        "discussions": review_service.discussions_of(case), "assignments": review_service.assignments_of(case),
+        "head": head, "can_discuss": head and open_case,
+        "candidates": _reviewer_candidates(case) if head and open_case else [],
+        "outcome_label": review_service.outcome_label,
+    }
+
+
+def _reviewer_candidates(case) -> list:
+    """Reviewers the head may lend the case to: active reviewers of the other bodies of its county tree."""
+    root = case.body
+    while root.parent is not None:
+        root = root.parent
+    others = descendant_body_ids(root.id) - {case.body_id}
+    if not others:
+        return []
+    users = db.session.scalars(people.users_query(others, role=Role.REVIEWER.value, active=True))
+    return [u for u in users if u.body.active]
+
+
+def _decision_panel(case, user, today, steps) -> dict:
+    """决定: the 90-day limit and its extensions, the decision in force and the ones it replaced."""
+    chain = decision_service.decisions_of(case)
+    head = is_head_of(user, case.body_id)
+    open_case = case.stage in case_service.OPEN_STAGES
+    can_decide = head and case.stage in decision_service.OPEN_FOR_DECISION and not chain
+    known = next((s["unmet"] for s in steps if s["target"] == Stage.DECISION), None)  # the next step's, if shown
+    return {
+        "chain": chain, "current": decision_service.current_decision(case),
+        "replaced_by": {d.replaces_id: d for d in chain if d.replaces_id},
+        "bands": {b.id: b for b in case.matter.discretion_bands}, "band_range": review_service.band_range,
+        "extensions": decision_service.extensions_of(case), "head": head, "can_decide": can_decide,
+        "unmet": known if known is not None else (_decision_unmet(case, today) if can_decide else []),
+        "extension_form": ExtensionForm(formdata=None) if head and open_case else None,
+    }
 
 
 # --- actions on a case -----------------------------------------------------------------------------

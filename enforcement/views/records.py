@@ -27,6 +27,7 @@ from wtforms.validators import ValidationError
 
 from ..extensions import csrf, db
 from ..services import cases as case_service
+from ..services import decisions as decision_service
 from ..services import records as record_service
 from ..services.errors import DomainError
 from ..web import commit
@@ -197,6 +198,7 @@ def show(record_id: int):
     replaced = record_service.superseded_ids(records)
     return render_template("records/show.html", record=record, case=record.case,
                            replaced_by=replaced.get(record.id),
+                           post_decision=record.id in decision_service.post_decision_ids(record.case, records),
                            can_correct=record_service.can_correct(current_user, record),
                            available=record_service.store_available())
 
