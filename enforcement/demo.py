@@ -1,10 +1,21 @@
 """The demo town: 永平镇人民政府 with its people, powers catalogue and about thirty cases.
 
-`load_demo()` builds everything through the real services (people, catalogue, cases,
-workflow), so the audit trail records the demo like any other change and every case has
-passed the same gates a clerk's case would. Master data is created by the system (actor None);
-cases are filed by their lead officer, approved by the head and moved on by the officers and
-the head, each step dated on the day it "happened" in 2026.
+`load_demo()` builds everything through the real services (people, catalogue, cases, records,
+workflow, notice, review, decisions), so the audit trail records the demo like any other change
+and every case has passed the same gates a clerk's case would. Master data is created by the
+system (actor None); cases are filed by their lead officer, approved by the head and moved on by
+the officers and the head, each step dated on the day it "happened" in 2026.
+
+Every case in notice or later has a lawful history: the notice served and the party's statement
+(or its waiver), the hearing period over before the next step; a major case was submitted for
+legal review by its lead officer with the attestation, passed by reviewer1 (法律职业资格, never an
+officer on, uploader to or editor of a demo case), discussed collectively with the minutes
+uploaded, and signed by the head; every decision keeps its 决定书 and every review its 意见书 as
+PDF records. A few cases are there for the screens (Plan.story): one awaits review in the queue,
+one was returned for correction, one passed review and then had a record added (the decision
+page says the review no longer matches the dossier), one had a hearing, one an extension of the
+90-day limit. Timestamps of signed acts (submitted, reviewed, created) are the real time of the
+load; the dates the law counts with (served, held, decided) are the story's.
 
 The data is deterministic (a seeded random generator and fixed dates in 2026, the last year
 the working-day calendar knows), and loading is idempotent: when the town exists already,
@@ -161,6 +172,23 @@ MATTERS: dict[str, dict] = {
 }
 
 
+# The discretion standard (裁量基准) of two matters: (circumstance, measures, lowest fine, highest fine).
+BANDS: dict[str, list[tuple[str, str, Decimal | None, Decimal | None]]] = {
+    "planning": [
+        ("情节轻微", "符合村庄规划、能够补办乡村建设规划许可证的：责令停止建设，限期补办手续（责令限期改正）", None, None),
+        ("情节一般", "部分违反村庄规划、可以采取局部改正措施消除影响的：责令停止建设，限期改正，拆除违反规划的部分",
+         None, None),
+        ("情节严重", "严重违反村庄规划、无法采取改正措施消除影响的：责令停止建设，限期拆除", None, None),
+    ],
+    "burning": [
+        ("个人：初次焚烧，面积较小", "责令改正，对个人处五百元以上一千元以下罚款", Decimal("500"), Decimal("1000")),
+        ("个人：多次焚烧或面积较大", "责令改正，对个人处一千元以上二千元以下罚款", Decimal("1000"), Decimal("2000")),
+        ("单位：情节一般", "责令改正，对单位处一万元以上五万元以下罚款", Decimal("10000"), Decimal("50000")),
+        ("单位：情节严重", "责令改正，对单位处五万元以上十万元以下罚款", Decimal("50000"), Decimal("100000")),
+    ],
+}
+
+
 # --- the cases ------------------------------------------------------------------------
 
 MAJOR_PATH = (Stage.FILING, Stage.INVESTIGATION, Stage.NOTICE, Stage.REVIEW, Stage.DECISION, Stage.SERVICE,
@@ -183,6 +211,13 @@ class Plan:
     execution: bool = False         # a demolition order the party did not carry out
     complex_reason: str = ""
     recusal: bool = False           # an officer steps aside and another takes over
+    # What makes the case worth a look on the screens:
+    #   "queue"     submitted for legal review, waiting in the reviewers' queue
+    #   "returned"  the reviewer returned it for correction: back in investigation, with the reasons
+    #   "stale"     review passed, then a record was added: the review no longer matches the dossier
+    #   "extension" review passed, the head extended the 90-day limit; the collective discussion is next
+    #   "hearing"   the party asked for a hearing within the 5 working days; it was held and recorded
+    story: str = ""
 
 
 S = Stage
@@ -191,12 +226,12 @@ PLANS = (
     Plan("planning", S.FILING, (2, 6)),
     Plan("land", S.FILING, (1, 4)),
     Plan("street", S.FILING, (3, 8), party="organisation"),
-    # investigating: two of them long past the 90-day limit
+    # investigating: two of them long past the 90-day limit, one returned by the legal review
     Plan("planning", S.INVESTIGATION, (160, 200)),
     Plan("land", S.INVESTIGATION, (110, 140)),
     Plan("planning", S.INVESTIGATION, (20, 50), recusal=True),
     Plan("burning", S.INVESTIGATION, (10, 30)),
-    Plan("planning", S.INVESTIGATION, (15, 45)),
+    Plan("planning", S.INVESTIGATION, (45, 75), story="returned"),
     Plan("billboard", S.INVESTIGATION, (12, 40), party="organisation"),
     # notice given
     Plan("planning", S.NOTICE, (100, 130)),
@@ -204,14 +239,14 @@ PLANS = (
     Plan("street", S.NOTICE, (40, 70)),
     Plan("planning", S.NOTICE, (50, 80)),
     # in legal review
-    Plan("planning", S.REVIEW, (95, 120)),
-    Plan("land", S.REVIEW, (60, 80)),
-    Plan("billboard", S.REVIEW, (50, 80), party="organisation",
+    Plan("planning", S.REVIEW, (95, 120), story="extension"),
+    Plan("land", S.REVIEW, (60, 80), story="stale"),
+    Plan("billboard", S.REVIEW, (50, 80), party="organisation", story="queue",
          complex_reason="广告牌由两家单位共同设置，涉及多个违法主体和多个法律关系"),
     # decided, served, executing
     Plan("planning", S.DECISION, (100, 150)),
     Plan("burning", S.DECISION, (100, 150)),
-    Plan("land", S.DECISION, (110, 160)),
+    Plan("land", S.DECISION, (110, 160), story="hearing"),
     Plan("planning", S.SERVICE, (120, 180)),
     Plan("street", S.SERVICE, (120, 170)),
     Plan("land", S.SERVICE, (130, 190)),
@@ -293,6 +328,55 @@ def _facts(rng: random.Random, plan: Plan, party: PartyData, village: str) -> tu
     return place, f"{party.name}未经同意在{place}擅自设置大型户外广告牌，面积约{rng.randint(20, 60)}平方米，影响村容。"
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The intended decision told to the party (告知) and, unchanged, the decision made."""
+
+    decision_type: str
+    fine_amount: Decimal | None
+    content: str
+    legal_basis: str
+    band: str | None            # the circumstance of the matter's discretion standard that applies
+    hearing_offered: bool       # 行政处罚法 art. 63: demolition and large fines
+    performance: str
+
+
+def _proposal(rng: random.Random, plan: Plan, place: str) -> Proposal:
+    """What the town intends to decide, by matter and party: demolition on both routes, fines otherwise."""
+    org = plan.party == "organisation"
+    if plan.matter == "planning":
+        return Proposal("demolition", None, f"责令当事人停止建设，自收到本决定书之日起十五日内自行拆除位于{place}"
+                        "的违法建设房屋，恢复土地原状。", "《中华人民共和国城乡规划法》第四十一条、第六十五条",
+                        "情节严重", True, "自收到本决定书之日起十五日内自行拆除；逾期不拆除的，依法强制拆除。")
+    if plan.matter == "land":
+        return Proposal("demolition", None, f"责令当事人退还非法占用的{place}集体土地，自收到本决定书之日起十五日内"
+                        "自行拆除在非法占用的土地上新建的房屋。", "《中华人民共和国土地管理法》第六十二条、第七十八条",
+                        None, True, "自收到本决定书之日起十五日内退还土地、自行拆除；逾期不起诉又不履行的，依法申请"
+                        "人民法院强制执行。")
+    if plan.matter == "burning":
+        fine = Decimal(rng.choice((20000, 30000))) if org else Decimal(rng.choice((500, 800, 1000)))
+        return Proposal("fine", fine, f"责令立即改正，处罚款人民币{fine:.0f}元。",
+                        "《中华人民共和国大气污染防治法》第七十七条、第一百一十九条第一款",
+                        "单位：情节一般" if org else "个人：初次焚烧，面积较小", org,
+                        "自收到本决定书之日起十五日内缴纳罚款；逾期每日按罚款数额的百分之三加处罚款。")
+    if plan.matter == "billboard":
+        fine = Decimal(rng.choice((2000, 3000, 5000)))
+        return Proposal("fine", fine, f"责令于五日内拆除擅自设置的户外广告牌，并处罚款人民币{fine:.0f}元。",
+                        "《城市市容和环境卫生管理条例》第十一条、第三十六条第（三）项", None, False,
+                        "自收到本决定书之日起五日内拆除广告牌，十五日内缴纳罚款。")
+    fine = Decimal(rng.choice((500, 1000))) if org else Decimal(rng.choice((100, 200, 300)))
+    return Proposal("fine", fine, f"责令立即改正，处罚款人民币{fine:.0f}元。",
+                    "《城市市容和环境卫生管理条例》第十四条、第三十六条第（二）项", None, False,
+                    "自收到本决定书之日起十五日内缴纳罚款。")
+
+
+STATEMENTS = (
+    "当事人辩称建房系危旧房改造，建设前曾向村民委员会口头报告，请求从轻处理。",
+    "当事人承认违法事实，表示家庭困难，请求给予自行整改的期限。",
+    "当事人称对相关规定不了解，愿意配合整改。",
+)
+
+
 def _act_dates(rng: random.Random, plan: Plan, filed: date) -> tuple[date, date | None, date]:
     """(act began, act ended or None when continuing, discovered)."""
     if plan.matter == "burning":
@@ -303,11 +387,22 @@ def _act_dates(rng: random.Random, plan: Plan, filed: date) -> tuple[date, date 
     return began, None, discovered
 
 
-def _step_dates(rng: random.Random, filed: date, path: list[Stage]) -> list[date]:
+# Least calendar days before each step that leads to the decision: the investigation takes a week;
+# after the notice the party has 5 working days to ask for a hearing (行政处罚法 art. 64; the
+# margin covers a holiday week); a hearing is notified 7 working days ahead, held and written up;
+# the collective discussion and the head's signature follow the review.
+INVESTIGATION_DAYS = 7
+HEARING_PERIOD_DAYS = 14
+HEARING_DAYS = 36
+AFTER_REVIEW_DAYS = 3
+
+
+def _step_dates(rng: random.Random, filed: date, path: list[Stage], plan: Plan) -> list[date]:
     """A date for every move after filing, in order, none after STORY_END.
 
-    The head approves within days; the decision comes inside the 90-day limit (行政处罚法 art. 60);
-    service follows the decision within a week (art. 61); the rest spreads out to the end of the story.
+    The head approves within days; notice, review and decision come inside the 90-day limit
+    (行政处罚法 art. 60), each after the least time the law leaves before it; service follows the
+    decision within a week (art. 61); the rest spreads out to the end of the story.
     """
     moves = path[1:]
     if not moves:
@@ -316,9 +411,21 @@ def _step_dates(rng: random.Random, filed: date, path: list[Stage]) -> list[date
     dates = [approval]
     pre = [m for m in moves[1:] if m in (Stage.NOTICE, Stage.REVIEW, Stage.DECISION)]
     post = [m for m in moves[1:] if m not in pre]
+    gaps = []
+    for previous, move in zip([Stage.INVESTIGATION, *pre], pre):
+        if move == Stage.NOTICE:
+            gaps.append(INVESTIGATION_DAYS)
+        elif previous == Stage.NOTICE:
+            gaps.append(HEARING_DAYS if plan.story == "hearing" else HEARING_PERIOD_DAYS)
+        else:
+            gaps.append(AFTER_REVIEW_DAYS)
     limit = min(filed + timedelta(days=85), STORY_END)
-    days = sorted(rng.sample(range(1, max((limit - approval).days, len(pre)) + 1), len(pre)))
-    dates += [approval + timedelta(days=d) for d in days]
+    slack = max((limit - approval).days - sum(gaps), 0)
+    extras = sorted(rng.randint(0, slack) for _ in pre)
+    offset = 0
+    for gap, extra in zip(gaps, extras):
+        offset += gap
+        dates.append(approval + timedelta(days=offset + extra))
     if post:
         last = dates[-1]
         service = min(last + timedelta(days=rng.randint(1, 5)), STORY_END)
@@ -339,9 +446,8 @@ def demo_present() -> bool:
 def load_demo(*, strict: bool = False) -> bool:
     """Load the demo town; False (and nothing changed) when it is there already. Never commits.
 
-    A step that a workflow gate refuses leaves that case where it stands and is logged as a
-    warning (later gates may ask for records the demo does not make); with `strict=True` the
-    refusal is raised instead, as the tests do.
+    A step that a gate refuses leaves that case where it stands and is logged as a warning;
+    with `strict=True` the refusal is raised instead, as the tests do.
     """
     if demo_present():
         return False
@@ -376,17 +482,29 @@ def load_demo(*, strict: bool = False) -> bool:
     matters = {key: catalogue.create_matter(actor=None, body=town, major_fine_person=MAJOR_PERSON,
                                             major_fine_org=MAJOR_ORG, **values)
                for key, values in MATTERS.items()}
+    for key, bands in BANDS.items():
+        for sort, (circumstance, measures, low, high) in enumerate(bands, start=1):
+            catalogue.add_band(matters[key], actor=None, circumstance=circumstance, measures=measures,
+                               fine_min=low, fine_max=high, sort=sort * 10)
 
-    head = users["head"]
     # Officers whose certificates cover each matter's category (综合行政执法 covers them all).
     all_round = [users["officer1"], users["officer3"]]
     building = [users["officer1"], users["officer2"], users["officer3"]]
     drafts = [_draft(rng, plan, matters[plan.matter], building if plan.matter in ("planning", "land") else all_round)
               for plan in PLANS]
+    cast = Cast(head=users["head"], reviewer=users["reviewer1"])
     # Filed in date order, so the case numbers run with the calendar as in a real register.
     for draft in sorted(drafts, key=lambda d: d.filed_on):
-        _load_case(draft, town, head, strict)
+        _load_case(draft, town, cast, strict)
     return True
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who, besides the officers on the case, acts in the demo's stories."""
+
+    head: User       # approves filings, chairs the collective discussion, signs decisions
+    reviewer: User   # 孙立平, 法律职业资格: never an officer on, uploader to or editor of a demo case
 
 
 @dataclass
@@ -407,6 +525,14 @@ class Draft:
     second: User
     pool: list[User]
     moves: list[tuple[Stage, date]]
+    proposal: Proposal
+    statement: str      # the party's statement and defence; empty: waived
+
+
+def _major(plan: Plan, matter: Matter) -> bool:
+    """Whether the demo case goes through legal review. services.major decides for real: a case this
+    calls minor that the services find major has its decision refused, and the strict load fails."""
+    return matter.in_major_catalogue or bool(matter.route) or bool(plan.complex_reason) or plan.story == "hearing"
 
 
 def _draft(rng: random.Random, plan: Plan, matter: Matter, pool: list[User]) -> Draft:
@@ -419,14 +545,18 @@ def _draft(rng: random.Random, plan: Plan, matter: Matter, pool: list[User]) -> 
     if plan.matter == "land" and rng.random() < 0.5:
         source, detail = "transfer", "某县自然资源和规划局移送"
     lead, second = rng.sample(pool, 2)
-    major = matter.in_major_catalogue or bool(matter.route) or bool(plan.complex_reason)
-    path = _path(major, plan.execution, plan.final)
-    moves = list(zip(path[1:], _step_dates(rng, filed, path)))
+    major = _major(plan, matter)
+    # A returned case went through notice and review and is back in investigation.
+    final = Stage.REVIEW if plan.story == "returned" else plan.final
+    path = _path(major, plan.execution, final)
+    moves = list(zip(path[1:], _step_dates(rng, filed, path, plan)))
+    proposal = _proposal(rng, plan, place)
+    statement = rng.choice(STATEMENTS) if plan.story == "hearing" or rng.random() < 0.35 else ""
     return Draft(plan, matter, filed, village, party, place, summary, act, source,
-                 detail.format(n=rng.randint(1, 109)), lead, second, pool, moves)
+                 detail.format(n=rng.randint(1, 109)), lead, second, pool, moves, proposal, statement)
 
 
-def _load_case(draft: Draft, town: Body, head: User, strict: bool) -> Case:
+def _load_case(draft: Draft, town: Body, cast: Cast, strict: bool) -> Case:
     began, ended, discovered = draft.act
     case = cases.file_case(
         actor=draft.lead, body=town, matter=draft.matter, route=draft.matter.route, source=draft.source,
@@ -438,7 +568,7 @@ def _load_case(draft: Draft, town: Body, head: User, strict: bool) -> Case:
         try:
             # A savepoint per step: a refused step leaves no half-made change (nor its audit event).
             with db.session.begin_nested():
-                _step(case, target, day, draft, head)
+                _step(case, target, day, draft, cast)
         except DomainError as exc:
             if strict:
                 raise
@@ -448,23 +578,133 @@ def _load_case(draft: Draft, town: Body, head: User, strict: bool) -> Case:
     return case
 
 
-def _step(case: Case, target: Stage, day: date, draft: Draft, head: User) -> None:
-    """One move of a demo case, by whoever makes it in real life."""
+def _step(case: Case, target: Stage, day: date, draft: Draft, cast: Cast) -> None:
+    """One move of a demo case, by whoever makes it in real life, through the service that makes it."""
     plan = draft.plan
     if target == Stage.INVESTIGATION:
-        cases.approve_filing(case, actor=head, today=day)
+        cases.approve_filing(case, actor=cast.head, today=day)
         if plan.recusal:
             stand_in = next(u for u in draft.pool if u.id not in (draft.lead.id, draft.second.id))
-            cases.assign_officer(case, stand_in, actor=head, today=day)
-            cases.remove_officer(case, draft.second, actor=head,
+            cases.assign_officer(case, stand_in, actor=cast.head, today=day)
+            cases.remove_officer(case, draft.second, actor=cast.head,
                                  reason="与当事人系近亲属，本人申请回避（行政处罚法第四十三条）")
         return
-    if target == Stage.NOTICE and plan.complex_reason:
-        cases.mark_complex(case, actor=head, reason=plan.complex_reason)
-    # The head signs decisions and orders execution; the lead officer moves the rest.
-    actor = head if target in (Stage.DECISION, Stage.EXECUTION) else draft.lead
+    if target == Stage.NOTICE:
+        if plan.complex_reason:
+            cases.mark_complex(case, actor=cast.head, reason=plan.complex_reason)
+        _add_records(case, day, draft.lead)
+        workflow.advance(case, Stage.NOTICE, actor=draft.lead, today=day)
+        _serve_notice(case, day, draft)
+        return
+    if target == Stage.REVIEW:
+        _legal_review(case, day, draft, cast)
+        return
+    if target == Stage.DECISION:
+        _decide(case, day, draft, cast)
+        return
+    # The head orders execution; the lead officer moves the rest.
+    actor = cast.head if target == Stage.EXECUTION else draft.lead
     _add_records(case, day, draft.lead)
     workflow.advance(case, target, actor=actor, today=day)
+
+
+def _serve_notice(case: Case, day: date, draft: Draft) -> None:
+    """告知: the notice served on the party, the statement and defence (or its waiver), a hearing if asked."""
+    from .services import calendar, notice
+
+    officer, plan = draft.lead, draft.proposal
+    _upload(case, officer, "notice_of_intent", day, "行政处罚事先告知书（含听证告知）" if plan.hearing_offered
+            else "行政处罚事先告知书")
+    notice.record_notice(case, actor=officer, decision_type=plan.decision_type, fine_amount=plan.fine_amount,
+                         content=plan.content, legal_basis=plan.legal_basis, served_on=day,
+                         service_method="直接送达，当事人签收", hearing_offered=plan.hearing_offered, today=day)
+    if draft.statement:
+        _upload(case, officer, "statement_record", day, "陈述申辩笔录")
+        notice.record_statement(case, actor=officer, statement=draft.statement)
+    else:
+        notice.record_statement(case, actor=officer, waived=True)
+    if draft.plan.story == "hearing":
+        asked = day + timedelta(days=2)
+        notice.record_hearing_request(case, actor=officer, requested_on=asked, today=asked)
+        # The hearing notice goes out the day after the request, 7 working days before the hearing.
+        held = calendar.add_working_days(asked + timedelta(days=1), 8)
+        record = _upload(case, officer, "hearing_record", held,
+                         "听证笔录（主持人：镇司法所所长，非本案调查人员；当事人及其委托代理人到场）")
+        notice.record_hearing(case, actor=officer, held_on=held, record_id=record.id, today=held)
+
+
+def _proposal_data(draft: Draft):
+    from .services.review import ProposalData
+
+    plan = draft.proposal
+    return ProposalData(plan.decision_type, plan.fine_amount, None, plan.content, plan.legal_basis)
+
+
+def _band_id(case: Case, draft: Draft) -> int | None:
+    circumstance = draft.proposal.band
+    if circumstance is None:
+        return None
+    return next(b.id for b in case.matter.discretion_bands if b.active and b.circumstance == circumstance)
+
+
+PASSED_OPINION = ("经审核，本案执法主体合法，执法人员具备执法资格，程序合法，事实清楚，证据确实充分，适用依据准确，"
+                  "裁量适当，未超越法定权限，文书规范，无涉嫌犯罪需移送情形。同意承办机构意见。")
+RETURN_NOTE = "现场照片和检查笔录未能反映违法建设的建筑面积和层数，缺少测量记录及图纸"
+RETURN_OPINION = ("现有证据不足以认定违法建设的面积（行政处罚法第四十条），请补充测量记录及图纸，核实建筑面积后"
+                  "重新提交法制审核。")
+
+
+def _legal_review(case: Case, day: date, draft: Draft, cast: Cast) -> None:
+    """法制审核: the officer's request with the attestation, then the reviewer's opinion on the nine checks."""
+    from .services import decisions, review
+
+    request = review.submit(case, actor=draft.lead, password=DEMO_PASSWORD, attest=True,
+                            proposal=_proposal_data(draft), discretion_band_id=_band_id(case, draft),
+                            handler_opinion="案件事实清楚，证据充分，建议按告知内容作出决定。", today=day)
+    story = draft.plan.story
+    if story == "queue":
+        return  # waits in the reviewers' queue
+    problems = review.reviewer_problems(cast.reviewer, case)
+    if problems:  # the demo's reviewer must be one who may review: fail loudly, never around the rule
+        raise DomainError(" ".join(problems))
+    checks = {code: (True, "") for code in review.CHECK_CODES}
+    if story == "returned":
+        checks["evidence_sufficient"] = (False, RETURN_NOTE)
+        review.review(request, actor=cast.reviewer, password=DEMO_PASSWORD, no_conflict=True, checks=checks,
+                      opinion=RETURN_OPINION, outcome="returned", today=day)
+        return
+    review.review(request, actor=cast.reviewer, password=DEMO_PASSWORD, no_conflict=True, checks=checks,
+                  opinion=PASSED_OPINION, outcome="passed", today=day)
+    if story == "stale":
+        _discuss(case, day, cast)
+        # The officer files one more paper after the sign-off: the dossier is no longer the one reviewed.
+        _upload(case, draft.lead, "documentary_evidence", day, "村民委员会出具的情况说明（法制审核通过后补充）")
+    elif story == "extension":
+        decisions.extend_deadline(case, actor=cast.head, new_due=case.decision_due_on + timedelta(days=60),
+                                  reason="法制审核通过后需补充听取村民委员会意见并经集体讨论决定，案情复杂，"
+                                         "经负责人批准延长办案期限六十日（行政处罚法第六十条）。")
+
+
+def _discuss(case: Case, day: date, cast: Cast) -> None:
+    """集体讨论, chaired by the head, with its minutes uploaded as a record."""
+    from .services import review
+
+    record = _upload(case, cast.head, "collective_discussion", day, "集体讨论记录")
+    review.record_collective_discussion(
+        case, actor=cast.head, held_on=day, record_id=record.id, today=day,
+        participants="周文斌（镇长，主持）、分管副镇长、镇纪委书记、司法所所长、综合行政执法办公室主任",
+        conclusion="同意法制审核意见，依法作出决定。")
+
+
+def _decide(case: Case, day: date, draft: Draft, cast: Cast) -> None:
+    """决定: the collective discussion for a major decision, then the head's signature (the 决定书 is kept)."""
+    from .services import decisions
+    from .services.major import major_reasons
+
+    if major_reasons(case):
+        _discuss(case, day, cast)
+    decisions.finalise(case, actor=cast.head, password=DEMO_PASSWORD, proposal=decisions.proposal_for(case),
+                       discretion_band_id=_band_id(case, draft), performance=draft.proposal.performance, today=day)
 
 
 # Around 永平镇 (a made-up town: the coordinates only make the photos' EXIF look real).
@@ -473,30 +713,37 @@ DEMO_LATITUDE, DEMO_LONGITUDE = 25.0453, 102.7097
 
 def _add_records(case: Case, day: date, officer: User) -> None:
     """The records the rules require before the case leaves its stage, uploaded as an officer would."""
+    from .services import records
+
+    for item in records.missing_for(case, case.stage):
+        _upload(case, officer, item.record_type.code, day, f"{item.record_type.name}（演示）")
+
+
+def _upload(case: Case, officer: User, type_code: str, day: date, description: str):
+    """One record of the case through the real upload services (begin, then the bytes in one go)."""
     import io
     from datetime import datetime, time
 
     from . import sample_files
     from .services import records
 
-    rng = random.Random(f"{case.number}-{case.stage}")
-    for item in records.missing_for(case, case.stage):
-        kind = item.record_type
-        taken = datetime.combine(day, time(9 + rng.randint(0, 7), rng.randint(0, 59), rng.randint(0, 59)))
-        extra = {}
-        if kind.kind == "photo":
-            content = sample_files.jpeg(taken=taken, latitude=DEMO_LATITUDE + rng.uniform(-0.02, 0.02),
-                                        longitude=DEMO_LONGITUDE + rng.uniform(-0.02, 0.02), device="DemoCam X1",
-                                        color=(rng.randint(60, 200), rng.randint(60, 200), rng.randint(60, 200)))
-            filename = f"IMG_{taken:%Y%m%d_%H%M%S}.jpg"
-        elif kind.kind in ("video", "audio"):
-            content, filename = sample_files.for_kind(kind.kind, f"DSJ{rng.randint(1000, 9999)}_{taken:%Y%m%d}")
-            extra = {"av_method": "执法记录仪全程录制，未经剪辑", "av_maker": officer.name,
-                     "av_proves": "执行现场情况及当事人物品清点过程", "device": f"DSJ-{rng.randint(100, 999)}",
-                     "captured_at": taken.isoformat(), "transcript": "（演示）执法人员宣读强制拆除决定……"}
-        else:
-            content = sample_files.pdf(f"Demo {kind.code}", case.number, day.isoformat())
-            filename = f"{kind.name}.pdf"
-        upload = records.begin_upload(case, officer, filename=filename, size=len(content), type_code=kind.code,
-                                      description=f"{kind.name}（演示）", place=case.village, **extra)
-        records.receive(upload, officer, io.BytesIO(content), offset=0)
+    kind = records.get_record_type(type_code)
+    rng = random.Random(f"{case.number}-{case.stage}-{type_code}")
+    taken = datetime.combine(day, time(9 + rng.randint(0, 7), rng.randint(0, 59), rng.randint(0, 59)))
+    extra = {}
+    if kind.kind == "photo":
+        content = sample_files.jpeg(taken=taken, latitude=DEMO_LATITUDE + rng.uniform(-0.02, 0.02),
+                                    longitude=DEMO_LONGITUDE + rng.uniform(-0.02, 0.02), device="DemoCam X1",
+                                    color=(rng.randint(60, 200), rng.randint(60, 200), rng.randint(60, 200)))
+        filename = f"IMG_{taken:%Y%m%d_%H%M%S}.jpg"
+    elif kind.kind in ("video", "audio"):
+        content, filename = sample_files.for_kind(kind.kind, f"DSJ{rng.randint(1000, 9999)}_{taken:%Y%m%d}")
+        extra = {"av_method": "执法记录仪全程录制，未经剪辑", "av_maker": officer.name,
+                 "av_proves": "执行现场情况及当事人物品清点过程", "device": f"DSJ-{rng.randint(100, 999)}",
+                 "captured_at": taken.isoformat(), "transcript": "（演示）执法人员宣读强制拆除决定……"}
+    else:
+        content = sample_files.pdf(f"Demo {kind.code}", case.number, day.isoformat())
+        filename = f"{kind.name}.pdf"
+    upload = records.begin_upload(case, officer, filename=filename, size=len(content), type_code=kind.code,
+                                  description=description, place=case.village, **extra)
+    return records.receive(upload, officer, io.BytesIO(content), offset=0).record
