@@ -388,6 +388,17 @@ def test_a_non_major_decision_needs_no_review(make, team):
     assert decision.document_record.original_filename.startswith("行政处罚决定书")
 
 
+def test_a_decision_waits_for_a_pending_review_even_when_not_major(make, team):
+    case = in_notice(make, team, matter=plain_matter(make, team), decision_type="warning")
+    request = make.submit_review(case, today=DAY)  # some bodies review every decision
+    with pytest.raises(GateRefused) as exc:
+        finalise(case, team["head"])
+    db.session.rollback()
+    assert f"The case awaits legal review (request {request.id}): wait for the reviewer's opinion." in exc.value.unmet
+    make.sign_review(request, team["reviewer"], today=DAY)
+    assert finalise(case, team["head"]).review_request_id is None  # not major: the review is not required
+
+
 def test_a_second_decision_is_refused(team, ready):
     finalise(ready, team["head"])
     with pytest.raises(GateRefused) as exc:
@@ -543,6 +554,15 @@ def test_a_replaced_decision_cannot_be_replaced_again(team, decided):
     for kind in ("revocation", "change"):
         with pytest.raises(Conflict):
             replace(decided, team["head"], kind=kind)
+        db.session.rollback()
+    assert len(decisions.decisions_of(decided.case)) == 2
+
+
+def test_a_revocation_is_not_revoked_or_changed_in_turn(team, decided):
+    revocation = replace(decided, team["head"], kind="revocation")
+    for kind in ("revocation", "change"):
+        with pytest.raises(DomainError, match="A revocation ends the decision"):
+            replace(revocation, team["head"], kind=kind)
         db.session.rollback()
     assert len(decisions.decisions_of(decided.case)) == 2
 

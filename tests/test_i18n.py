@@ -301,9 +301,8 @@ def test_gate_refusal_of_a_major_decision_is_shown_in_chinese(without_record_rul
     assert "该事项已列入重大执法决定法制审核目录" in flashes
     assert "作出决定前须经法制审核（《行政处罚法》第五十八条）" in flashes
     assert "must pass legal review" not in after and "Unmet conditions" not in after
-    # The same refusal also says that the head signs decisions on the decision form; its msgid
-    # "The head has not signed the decision: it is made final on the decision form." needs its
-    # translation (issue 4): once it has one, assert that no English is left in `flashes` either.
+    assert "负责人" in flashes  # the head signs decisions on the decision form, said in Chinese too
+    assert "The head has not signed" not in after and "decision form" not in after
     db.session.expire_all()
     assert db.session.get(type(case), case.id).stage == Stage.NOTICE.value
 

@@ -124,6 +124,10 @@ def decision_problems(case: Case, proposal: _review.ProposalData, *, discretion_
                   "%(stage)s.", stage=workflow.stage_label(case.stage))]
     if original_decision(case) is not None:
         return [_("The case is decided already: a decision is changed or revoked only by a new decision.")]
+    pending = _review.latest_request(case)
+    if pending is not None and pending.status == ReviewStatus.PENDING.value:
+        problems.append(_("The case awaits legal review (request %(id)s): wait for the reviewer's opinion.",
+                          id=pending.id))
     try:
         plan = proposal.parsed()
     except DomainError as exc:
@@ -330,6 +334,8 @@ def replace(decision: Decision, *, actor: User, password: str, kind: DecisionKin
     current = current_decision(case)
     if current is None or current.id != decision.id:
         raise Conflict(_("This decision was revoked or changed already; act on the one in force."))
+    if decision.kind == DecisionKind.REVOCATION.value:
+        raise DomainError(_("A revocation ends the decision: it is not revoked or changed in turn."))
     if not (reason or "").strip():
         problems.append(_("Give the reason for revoking or changing the decision."))
     if kind == DecisionKind.CHANGE:
