@@ -6,6 +6,8 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; each test has its own database): the machines have 2 cores.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 BIN := $(VENV)/bin
@@ -60,7 +62,7 @@ run: translations demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(TEST_STAMP) translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
