@@ -202,6 +202,20 @@ def assign_reviewer(case: Case, reviewer: User, *, actor: User, reason: str) -> 
     return row
 
 
+def lendable_reviewers(case: Case) -> list[User]:
+    """Who the head may lend the case to: active reviewers of the other active bodies of its hierarchy."""
+    from .permissions import descendant_body_ids
+
+    root = case.body
+    while root.parent is not None:
+        root = root.parent
+    others = descendant_body_ids(root.id) - {case.body_id}
+    if not others:
+        return []
+    users = db.session.scalars(people.users_query(others, role=Role.REVIEWER.value, active=True))
+    return [u for u in users if u.body.active]
+
+
 def end_assignments(case: Case, *, actor: User | None, reason: str) -> int:
     """End every open assignment of the case (the review ended, or the head withdrew it)."""
     rows = list(db.session.scalars(select(ReviewerAssignment).where(ReviewerAssignment.case_id == case.id,
@@ -266,6 +280,11 @@ def beyond_notice(notice, proposal) -> list[str]:
     return problems
 
 
+def is_handling_officer(user, case: Case) -> bool:
+    """An officer on the case, not auxiliary staff: who submits the case for review and disputes its review."""
+    return is_case_officer(user, case) and user.has_role(Role.OFFICER) and not user.auxiliary
+
+
 def _check_password(actor: User, password: str) -> None:
     if not password or not people.verify_password(actor, password):
         raise PermissionDenied(_("The password is not correct: nothing was signed."))
@@ -288,7 +307,7 @@ def submit(case: Case, *, actor: User, password: str, attest: bool, proposal: Pr
     from .records import lock_case
 
     today = today or local_today()
-    if not (is_case_officer(actor, case) and actor.has_role(Role.OFFICER) and not actor.auxiliary):
+    if not is_handling_officer(actor, case):
         raise PermissionDenied(_("Only an officer on the case submits it for legal review."))
     _check_password(actor, password)
     lock_case(case)
@@ -510,7 +529,7 @@ def _local(at: datetime | None) -> str:
 def dispute(request: ReviewRequest, *, actor: User, reason: str) -> ReviewRequest:
     """The handling officer disagrees with a return or failure: collective discussion decides."""
     case = request.case
-    if not (is_case_officer(actor, case) and actor.has_role(Role.OFFICER)):
+    if not is_handling_officer(actor, case):
         raise PermissionDenied(_("Only an officer on the case disputes its review."))
     if request.status not in (ReviewStatus.RETURNED.value, ReviewStatus.FAILED.value):
         raise DomainError(_("Only a returned or failed review can be disputed."))

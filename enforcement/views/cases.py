@@ -14,7 +14,7 @@ from ..extensions import db
 from ..forms.cases import (AdvanceForm, ApproveFilingForm, AssignOfficerForm, CaseFilterForm, FilingForm,
                            MarkComplexForm, RemoveOfficerForm)
 from ..forms.decisions import ExtensionForm, HearingForm, HearingRequestForm, StatementForm
-from ..models import Case, Matter, ReviewStatus, Role, Stage
+from ..models import Case, Matter, ReviewStatus, Stage
 from ..services import cases as case_service
 from ..services import catalogue, people, workflow
 from ..services import decisions as decision_service
@@ -25,7 +25,7 @@ from ..services.cases import CaseFilter, PartyData
 from ..services.errors import DomainError, GateRefused, NotFound, PermissionDenied
 from ..services.major import decision_type_label, latest_notice, major_reasons, money, outside_band
 from ..services.permissions import (can_advance_case, can_approve_filing, can_edit_case, can_file_case,
-                                    case_scope, descendant_body_ids, is_case_officer, is_head_of)
+                                    case_scope, is_head_of)
 from ..web import commit, flash_refusal
 from ..services.clock import local_today
 
@@ -189,7 +189,7 @@ def _step(case, user, target: Stage, today) -> dict:
 
 def _may_submit_review(user, case) -> bool:
     """The submit button: an officer on the case (not auxiliary staff), after the notice, nothing pending."""
-    if not (is_case_officer(user, case) and user.has_role(Role.OFFICER) and not user.auxiliary):
+    if not review_service.is_handling_officer(user, case):
         return False
     latest = review_service.latest_request(case)
     return case.stage in (Stage.NOTICE.value, Stage.REVIEW.value) and not (
@@ -260,21 +260,9 @@ def _review_panel(case, user) -> dict:
         "can_submit": _may_submit_review(user, case), "dispute": review_service.open_dispute(case),
         "discussions": review_service.discussions_of(case), "assignments": review_service.assignments_of(case),
         "head": head, "can_discuss": head and open_case,
-        "candidates": _reviewer_candidates(case) if head and open_case else [],
+        "candidates": review_service.lendable_reviewers(case) if head and open_case else [],
         "outcome_label": review_service.outcome_label,
     }
-
-
-def _reviewer_candidates(case) -> list:
-    """Reviewers the head may lend the case to: active reviewers of the other bodies of its county tree."""
-    root = case.body
-    while root.parent is not None:
-        root = root.parent
-    others = descendant_body_ids(root.id) - {case.body_id}
-    if not others:
-        return []
-    users = db.session.scalars(people.users_query(others, role=Role.REVIEWER.value, active=True))
-    return [u for u in users if u.body.active]
 
 
 def _decision_panel(case, user, today, steps) -> dict:

@@ -19,12 +19,12 @@ from ..forms.review import (AssignReviewerForm, DiscussionForm, DisputeForm, Sig
                             band_fine)
 from ..models import ReviewRequest, ReviewStatus, Role, Stage
 from ..services import cases as case_service
-from ..services import people, review, workflow
+from ..services import review, workflow
 from ..services import records as record_service
 from ..services.clock import local_today
 from ..services.errors import Conflict, DomainError, GateRefused, PermissionDenied
 from ..services.major import decision_type_label, latest_notice, major_reasons, money, outside_band
-from ..services.permissions import can_file_case, can_view_case, descendant_body_ids, is_case_officer, is_head_of
+from ..services.permissions import can_file_case, can_view_case, is_case_officer, is_head_of
 from ..web import commit, flash_refusal
 
 bp = Blueprint("review", __name__)
@@ -176,7 +176,7 @@ def _request_page(made: ReviewRequest, *, sign_form: SignReviewForm | None = Non
     latest = review.latest_request(case)
     may_dispute = (made.status in (ReviewStatus.RETURNED.value, ReviewStatus.FAILED.value)
                    and made.disputed_at is None and latest is not None and latest.id == made.id
-                   and is_case_officer(user, case) and user.has_role(Role.OFFICER))
+                   and review.is_handling_officer(user, case))
     known = {r.id: r for r in record_service.case_records(case)}
     covered = [{"entry": entry, "record": known.get(entry["id"])} for entry in json.loads(made.manifest)["records"]]
     checks = [{"label": review.check_label(row["code"]), "ok": row["ok"], "note": row["note"]}
@@ -313,21 +313,11 @@ def discussion(case_id: int):
 
 # --- lending the case to a reviewer of another body -----------------------------------------------------
 
-def _lendable_reviewers(case) -> list:
-    """Active legal reviewers of the other bodies of the same hierarchy (the county, its 司法所, its towns)."""
-    root = case.body
-    while root.parent_id is not None and root.parent is not None:
-        root = root.parent
-    body_ids = descendant_body_ids(root.id) - {case.body_id}
-    users = db.session.scalars(people.users_query(body_ids, role=Role.REVIEWER.value, active=True))
-    return [u for u in users if u.body.active]
-
-
 @bp.route("/cases/<int:case_id>/reviewer", methods=["GET", "POST"])
 @login_required
 def assign(case_id: int):
     case = _load(case_id, _is_head)
-    candidates = _lendable_reviewers(case)
+    candidates = review.lendable_reviewers(case)
     form = AssignReviewerForm(candidates=candidates)
     unmet: list[str] = []
     status = 200
