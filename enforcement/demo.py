@@ -496,7 +496,63 @@ def load_demo(*, strict: bool = False) -> bool:
     # Filed in date order, so the case numbers run with the calendar as in a real register.
     for draft in sorted(drafts, key=lambda d: d.filed_on):
         _load_case(draft, town, cast, strict)
+    _disclosure_stories(town, cast)
     return True
+
+
+def _disclosure_stories(town: Body, cast: Cast) -> None:
+    """公示 after the decisions: most published within the 7 or 20 working days (one late), one held
+    back by the head, the newest left as drafts (due soon or overdue on the screens), the demolition
+    orders announced with their self-demolition deadline, and one decision revoked after a
+    reconsideration, its notice withdrawn with the reason."""
+    from .models import DecisionType, Publication, PublicationKind, PublicationStatus
+    from .services import challenges, disclosure
+    from .services.calendar import add_working_days
+
+    rng = random.Random(118)  # its own draws: the cases above stay as they were
+    drafts = list(db.session.scalars(select(Publication).where(
+        Publication.body_id == town.id, Publication.status == PublicationStatus.DRAFT.value,
+        Publication.kind == PublicationKind.DECISION.value).order_by(Publication.decided_on, Publication.id)))
+    held = published = 0
+    for index, pub in enumerate(drafts):
+        officer = next(o.user for o in pub.case.active_officers if not o.user.auxiliary)
+        if index == len(drafts) - 1 or pub.due_on is None:
+            continue  # the newest waits for its officer: the screens show it due
+        if held == 0 and pub.decision_type != DecisionType.DEMOLITION.value and pub.case.party_kind == "person":
+            disclosure.hold(pub, actor=cast.head, reason="privacy",
+                            detail="违法事实涉及当事人家庭成员的疾病治疗情况，公开将披露个人隐私。")
+            held += 1
+            continue
+        late = published == 2
+        day = pub.due_on + timedelta(days=2) if late else add_working_days(pub.decided_on, rng.randint(1, 5))
+        disclosure.publish(pub, actor=officer, today=min(day, STORY_END))
+        published += 1
+    # Demolition orders in force and already decided: the art. 44 notice, posted a few days later.
+    for pub in list(db.session.scalars(select(Publication).where(
+            Publication.body_id == town.id, Publication.decision_type == DecisionType.DEMOLITION.value,
+            Publication.kind == PublicationKind.DECISION.value,
+            Publication.status == PublicationStatus.PUBLISHED.value).order_by(Publication.id))):
+        officer = next(o.user for o in pub.case.active_officers if not o.user.auxiliary)
+        posted = min(add_working_days(pub.decided_on, 3), STORY_END - timedelta(days=1))
+        notice = disclosure.post_demolition_notice(pub.decision, actor=officer, today=posted,
+                                                   self_demolition_by=posted + timedelta(days=15))
+        disclosure.publish(notice, actor=officer, today=posted)
+    # A reconsideration that revoked a fine: the notice comes down with the reason.
+    target = db.session.scalar(select(Publication).where(
+        Publication.body_id == town.id, Publication.status == PublicationStatus.PUBLISHED.value,
+        Publication.kind == PublicationKind.DECISION.value,
+        Publication.decision_type != DecisionType.DEMOLITION.value).order_by(Publication.id).limit(1))
+    if target is not None:
+        officer = next(o.user for o in target.case.active_officers if not o.user.auxiliary)
+        received = min(add_working_days(target.published_on, 5), STORY_END - timedelta(days=10))
+        row = challenges.record_challenge(target.case, actor=officer, kind="reconsideration", forum="某县人民政府",
+                                          reference="某复决字〔2026〕7号", received_on=received, today=received)
+        outcome_on = min(received + timedelta(days=40), STORY_END - timedelta(days=4))
+        challenges.record_outcome(row, actor=officer, outcome="revoked", outcome_on=outcome_on,
+                                  note="复议机关认为处罚依据适用错误，决定撤销。", today=outcome_on)
+        withdrawn_on = add_working_days(outcome_on, 2)
+        disclosure.withdraw(target, actor=officer, reason=disclosure.suggested_withdrawal_reason(target),
+                            today=min(withdrawn_on, STORY_END))
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,34 @@ def test_the_cases_for_the_screens(town):
     assert decisions.original_decision(heard[0]) is not None
 
 
+def test_disclosure_stories(town):
+    """Decisions published on time but one, one held back by the head, the newest still due, the
+    demolition orders announced, and a revoked decision's notice withdrawn with its reason."""
+    from enforcement.models import Challenge, Publication
+    from enforcement.services import disclosure
+
+    pubs = db.session.scalars(select(Publication).order_by(Publication.id)).all()
+    by_status = {}
+    for pub in pubs:
+        by_status.setdefault((pub.kind, pub.status), []).append(pub)
+    decided = db.session.scalar(select(func.count(Decision.id)).where(Decision.kind == "decision"))
+    assert len([p for p in pubs if p.kind == "decision"]) == decided
+    published = by_status[("decision", "published")]
+    assert len(published) >= 10 and sum(disclosure.is_late(p) for p in published) == 1
+    assert len(by_status[("decision", "held")]) == 1 and by_status[("decision", "held")][0].hold_detail
+    assert len(by_status[("decision", "draft")]) == 1
+    withdrawn = by_status[("decision", "withdrawn")]
+    assert len(withdrawn) == 1 and "撤销" in withdrawn[0].withdrawal_reason
+    notices = by_status[("demolition_notice", "published")]
+    assert notices and all(n.self_demolition_by > n.published_on for n in notices)
+    assert db.session.scalar(select(func.count(Challenge.id))) == 1
+    town_body = db.session.scalar(select(Body).where(Body.name == demo.TOWN_NAME))
+    assert [o.state for o in disclosure.obligations([town_body.id], date(2026, 11, 20))] == ["overdue"]
+    for pub in pubs:
+        assert pub.case.party_name not in pub.masked_text or pub.case.party_kind == "organisation"
+        assert disclosure.leak_problems(pub) == []
+
+
 def test_discretion_bands_and_thresholds(town):
     matters = {m.code: m for m in db.session.scalars(select(Matter).where(Matter.body_id == town.id))}
     planning = matters[demo.MATTERS["planning"]["code"]]

@@ -22,6 +22,7 @@ from ..models import (Case, CollectiveDiscussion, Decision, DecisionKind, Deadli
                       Stage, User)
 from ..models._types import utcnow
 from . import audit, dossier, records
+from . import disclosure as _disclosure
 from .clock import local_today
 from .errors import Conflict, DomainError, GateRefused, PermissionDenied
 from .major import decision_type_label, latest_notice, major_reasons, money, outside_band
@@ -234,6 +235,7 @@ def finalise(case: Case, *, actor: User, password: str, proposal: _review.Propos
                         "outside_band_reason": outside_reason, "document": record.original_filename},
                  body_id=case.body_id, case_id=case.id)
     workflow.advance(case, Stage.DECISION, actor=actor, today=today)
+    _disclosure.draft_for_decision(decision, actor=actor)  # the publication clock starts with the decision
     return decision
 
 
@@ -374,6 +376,7 @@ def replace(decision: Decision, *, actor: User, password: str, kind: DecisionKin
                  case.number, actor=actor, before={"decision": decision.id},
                  after={"reason": row.reason, "decision_type": row.decision_type, "fine_amount": row.fine_amount,
                         "document": record.original_filename}, body_id=case.body_id, case_id=case.id)
+    _disclosure.on_decision_replaced(decision, row, actor=actor, today=today)
     return row
 
 

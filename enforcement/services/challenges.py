@@ -1,0 +1,106 @@
+"""Challenges to a decision: administrative reconsideration (行政复议) and suit (行政诉讼).
+
+A challenge is recorded from the day the body received the copy of the application or complaint;
+from then the body has 10 days (reconsideration, 行政复议法 art. 48) or 15 days (suit, 行政诉讼法
+art. 67) to hand in its defence and all its evidence. An outcome that revokes or changes the
+decision, or finds it unlawful or invalid, starts the withdrawal of its publication (行政处罚法
+art. 48).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import (WITHDRAWING_OUTCOMES, Case, Challenge, ChallengeKind, ChallengeOutcome, Publication, User)
+from . import audit, disclosure
+from .calendar import add_calendar_days
+from .clock import local_today
+from .errors import DomainError, GateRefused, PermissionDenied
+
+DEFENCE_DAYS = {ChallengeKind.RECONSIDERATION.value: 10, ChallengeKind.SUIT.value: 15}
+KIND_LABELS = {ChallengeKind.RECONSIDERATION.value: _l("Administrative reconsideration"),
+               ChallengeKind.SUIT.value: _l("Administrative suit")}
+OUTCOME_LABELS = {
+    ChallengeOutcome.UPHELD.value: _l("Decision upheld / claim dismissed"),
+    ChallengeOutcome.REVOKED.value: _l("Decision revoked"),
+    ChallengeOutcome.CHANGED.value: _l("Decision changed"),
+    ChallengeOutcome.UNLAWFUL.value: _l("Decision found unlawful or invalid"),
+    ChallengeOutcome.WITHDRAWN.value: _l("Withdrawn by the applicant"),
+    ChallengeOutcome.OTHER.value: _l("Other outcome"),
+}
+
+
+def _require_actor(actor: User, case: Case) -> None:
+    if not disclosure.can_manage(actor, case):
+        raise PermissionDenied(_("Only the officers on the case or the head of %(body)s record a challenge.",
+                                 body=case.body.name))
+
+
+def challenges_of(case: Case) -> list[Challenge]:
+    return list(db.session.scalars(select(Challenge).where(Challenge.case_id == case.id).order_by(Challenge.id)))
+
+
+def record_challenge(case: Case, *, actor: User, kind: str, forum: str, received_on: date | None,
+                     reference: str = "", today: date | None = None) -> Challenge:
+    """Record a reconsideration or suit from the day its copy was received; the defence deadline follows."""
+    from .decisions import current_decision
+
+    today = today or local_today()
+    _require_actor(actor, case)
+    problems = []
+    decision = current_decision(case)
+    if decision is None:
+        problems.append(_("There is no decision in force to challenge."))
+    if kind not in DEFENCE_DAYS:
+        problems.append(_("Say whether it is a reconsideration or a suit."))
+    if not (forum or "").strip():
+        problems.append(_("Name the reconsideration body or the court."))
+    if received_on is None:
+        problems.append(_("Give the day the copy was received."))
+    elif received_on > today:
+        problems.append(_("The copy cannot be received in the future."))
+    if problems:
+        raise GateRefused(problems)
+    row = Challenge(case_id=case.id, decision_id=decision.id, kind=kind, forum=forum.strip(),
+                    reference=(reference or "").strip(), received_on=received_on,
+                    defence_due_on=add_calendar_days(received_on, DEFENCE_DAYS[kind]), recorded_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("challenge.recorded", "challenge", row.id, case.number, actor=actor,
+                 after={"kind": kind, "forum": row.forum, "received_on": received_on,
+                        "defence_due_on": row.defence_due_on}, body_id=case.body_id, case_id=case.id)
+    return row
+
+
+def record_outcome(challenge: Challenge, *, actor: User, outcome: str, outcome_on: date | None, note: str = "",
+                   today: date | None = None) -> Challenge:
+    """The outcome; one that revokes, changes or finds the decision unlawful starts the withdrawal."""
+    today = today or local_today()
+    case = challenge.case
+    _require_actor(actor, case)
+    problems = []
+    if challenge.outcome is not None:
+        raise DomainError(_("The outcome of this challenge is recorded already."))
+    if outcome not in OUTCOME_LABELS:
+        problems.append(_("Choose the outcome."))
+    if outcome_on is None:
+        problems.append(_("Give the day of the outcome."))
+    elif outcome_on < challenge.received_on or outcome_on > today:
+        problems.append(_("The outcome must lie between the day the copy was received and today."))
+    if problems:
+        raise GateRefused(problems)
+    challenge.outcome, challenge.outcome_on, challenge.outcome_note = outcome, outcome_on, (note or "").strip()
+    audit.record("challenge.outcome", "challenge", challenge.id, case.number, actor=actor,
+                 after={"outcome": outcome, "outcome_on": outcome_on, "note": challenge.outcome_note},
+                 body_id=case.body_id, case_id=case.id)
+    if ChallengeOutcome(outcome) in WITHDRAWING_OUTCOMES and challenge.decision_id is not None:
+        forum = challenge.forum
+        words = {"revoked": "撤销", "changed": "变更", "unlawful": "确认违法或者无效"}[outcome]  # public words
+        cause = f"{forum}于{outcome_on.year}年{outcome_on.month}月{outcome_on.day}日{words}该决定"
+        for pub in db.session.scalars(select(Publication).where(Publication.decision_id == challenge.decision_id)):
+            disclosure.require_withdrawal(pub, cause=cause, actor=actor, today=today)
+    return challenge

@@ -1,0 +1,78 @@
+"""Specification of challenges (services.challenges): a reconsideration or suit is recorded from the
+day its copy arrived, the defence is due 10 or 15 days later, and an outcome that revokes, changes
+or finds the decision unlawful starts the withdrawal of its publication."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+
+from enforcement.extensions import db
+from enforcement.services import challenges, disclosure
+from enforcement.services.errors import DomainError, GateRefused, PermissionDenied
+from tests.test_disclosure import decided, only_publication, published
+
+pytestmark = pytest.mark.usefixtures("without_record_rules")
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def team(make):
+    return make.team()
+
+
+def test_the_defence_is_due_10_days_after_a_reconsideration_and_15_after_a_suit(make, team):
+    case, _ = decided(make, team)
+    r = challenges.record_challenge(case, actor=team["officer"], kind="reconsideration", forum="县人民政府",
+                                    received_on=date(2026, 10, 22), today=date(2026, 10, 23))
+    s = challenges.record_challenge(case, actor=team["officer"], kind="suit", forum="县人民法院",
+                                    received_on=date(2026, 10, 22), today=date(2026, 10, 23))
+    assert r.defence_due_on == date(2026, 11, 2)  # 1 November is a Sunday: the period ends on the Monday
+    assert s.defence_due_on == date(2026, 11, 6)
+    assert [c.id for c in challenges.challenges_of(case)] == [r.id, s.id]
+
+
+def test_a_challenge_needs_a_decision_a_forum_and_a_past_day_and_an_officer_of_the_case(make, team):
+    case = make.case(team, approve=True)
+    with pytest.raises(GateRefused) as refused:
+        challenges.record_challenge(case, actor=team["officer"], kind="appeal", forum=" ", received_on=None)
+    assert len(refused.value.unmet) == 4
+    case2, _ = decided(make, team)
+    with pytest.raises(GateRefused, match="future"):
+        challenges.record_challenge(case2, actor=team["officer"], kind="suit", forum="法院",
+                                    received_on=date(2026, 12, 1), today=date(2026, 11, 1))
+    with pytest.raises(PermissionDenied):
+        challenges.record_challenge(case2, actor=team["auditor"], kind="suit", forum="法院",
+                                    received_on=date(2026, 10, 30), today=date(2026, 11, 1))
+
+
+def test_an_outcome_revoking_the_decision_starts_the_withdrawal_of_its_notice(make, team):
+    case, decision, pub = published(make, team)
+    row = challenges.record_challenge(case, actor=team["officer"], kind="reconsideration", forum="县人民政府",
+                                      received_on=date(2026, 10, 22), today=date(2026, 10, 23))
+    with pytest.raises(GateRefused, match="between"):
+        challenges.record_outcome(row, actor=team["officer"], outcome="revoked", outcome_on=date(2026, 10, 1),
+                                  today=date(2026, 11, 20))
+    challenges.record_outcome(row, actor=team["officer"], outcome="revoked", outcome_on=date(2026, 11, 18),
+                              note="复议决定撤销", today=date(2026, 11, 20))
+    db.session.commit()
+    assert pub.withdraw_due_on == date(2026, 11, 25) and "县人民政府" in pub.withdraw_cause
+    assert disclosure.suggested_withdrawal_reason(pub).startswith("该决定已被县人民政府于2026年11月18日依法撤销")
+    with pytest.raises(DomainError, match="already"):
+        challenges.record_outcome(row, actor=team["officer"], outcome="upheld", outcome_on=date(2026, 11, 18),
+                                  today=date(2026, 11, 20))
+
+
+def test_an_outcome_upholding_the_decision_leaves_its_notice_online(make, team):
+    case, decision, pub = published(make, team)
+    row = challenges.record_challenge(case, actor=team["head"], kind="suit", forum="县人民法院",
+                                      received_on=date(2026, 10, 22), today=date(2026, 10, 23))
+    challenges.record_outcome(row, actor=team["head"], outcome="upheld", outcome_on=date(2026, 11, 18),
+                              today=date(2026, 11, 20))
+    assert pub.withdraw_due_on is None and pub.status == "published"
