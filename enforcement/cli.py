@@ -132,3 +132,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     from .cli_admin import admin_cli
     app.cli.add_command(admin_cli)
+    from .cli_reports import reports_cli
+    app.cli.add_command(reports_cli)

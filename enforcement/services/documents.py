@@ -258,6 +258,31 @@ def decision_pdf(doc: DecisionDoc) -> bytes:
     return sheet.finish()
 
 
+@dataclass
+class StatisticsDoc:
+    """年度行政执法数据: a body's statistics of one year, as tables of label and value."""
+
+    body_name: str
+    title: str
+    subtitle: str  # the revision and whether (when) it was published
+    sections: list[tuple[str, list[tuple[str, str]]]]  # (section title, [(label, value)])
+    note: str
+    generated_at: str
+    digest: str  # SHA-256 of the data the figures were counted from
+
+
+def statistics_pdf(doc: StatisticsDoc) -> bytes:
+    sheet = _Sheet(title=f"{doc.body_name}{doc.title}", subject=doc.subtitle)
+    sheet.masthead(doc.body_name, doc.title, doc.subtitle)
+    if _text(doc.note):
+        sheet.paragraph(doc.note)
+    for heading, rows in doc.sections:
+        sheet.heading(heading)
+        sheet._table([("项目", "数值"), *rows], col_widths=(120, 40), headings=True, align=("LEFT", "RIGHT"))
+    sheet.small_print(f"生成于 {doc.generated_at}。\n数据摘要 SHA-256: {doc.digest}")
+    return sheet.finish()
+
+
 # --- layout ----------------------------------------------------------------------------------------
 
 def _numeral(n: int) -> str:
