@@ -312,9 +312,12 @@ def post_demolition_notice(decision: Decision, *, actor: User, self_demolition_b
     """The public notice ordering the party to demolish by a date (行政强制法 art. 44), as a draft to publish."""
     from .decisions import current_decision
 
+    from .records import lock_case
+
     today = today or local_today()
     case = decision.case
     _require_manager(actor, case)
+    lock_case(case)  # two officers posting at the same moment: the second sees the first's notice
     problems = []
     current = current_decision(case)
     if current is None or current.id != decision.id:
@@ -552,9 +555,11 @@ def on_decision_replaced(old: Decision, new: Decision, *, actor: User, today: da
     draft_for_decision(new, actor=actor)
 
 
-def found_unlawful(pub: Publication, *, actor: User, cause: str, today: date | None = None) -> Publication:
+def found_unlawful(pub: Publication, *, actor: User, cause: str, version: int | None = None,
+                   today: date | None = None) -> Publication:
     """The head records that the published decision was found unlawful or invalid (e.g. by supervision)."""
     _require_head(actor, pub.case, _("Only the head of %(body)s starts a withdrawal.", body=pub.case.body.name))
+    _check_version(pub, version)
     if not (cause or "").strip():
         raise GateRefused([_("Say why the decision is found unlawful or invalid.")])
     _require_status(pub, PublicationStatus.PUBLISHED, PublicationStatus.DRAFT, PublicationStatus.HELD)
@@ -680,8 +685,10 @@ def public_publication(pub_id: int) -> Publication:
     return pub
 
 
-def public_record(pub: Publication, today: date | None = None) -> dict:
-    """The one dictionary the public pages, the feed and the JSON are made from: nothing restricted."""
+def public_record(pub: Publication, today: date | None = None, *,
+                  settings: DisclosureSettings | None = None) -> dict:
+    """The one dictionary the public pages, the feed and the JSON are made from: nothing restricted.
+    Pass `settings` when making many (the default settings are not a row the session caches)."""
     withdrawn = pub.status == PublicationStatus.WITHDRAWN.value
     return {
         "id": pub.id, "kind": pub.kind, "title": pub.title, "document_number": pub.document_number,
@@ -692,7 +699,7 @@ def public_record(pub: Publication, today: date | None = None) -> dict:
         "status": pub.status, "text": None if withdrawn else pub.masked_text,
         "withdrawn_on": pub.withdrawn_on.isoformat() if withdrawn else None,
         "withdrawal_reason": pub.withdrawal_reason if withdrawn else None,
-        "offline_on": offline_on(pub).isoformat(), "text_sha256": pub.published_digest,
+        "offline_on": offline_on(pub, settings).isoformat(), "text_sha256": pub.published_digest,
     }
 
 

@@ -151,7 +151,13 @@ def show(case_id: int):
         current_index=list(Stage).index(case.stage_enum), timeline=case_service.case_timeline(case),
         records=_records_panel(case, user), notice=_notice_panel(case, editable, today),
         review=_review_panel(case, user), decision=_decision_panel(case, user, today, steps),
-        type_label=decision_type_label, money=money)
+        publications=_publications_panel(case, user, today), type_label=decision_type_label, money=money)
+
+
+def _publications_panel(case, user, today) -> dict:
+    from .disclosure import case_panel  # the disclosure screens own the panel
+
+    return case_panel(case, user, today)
 
 
 def _records_panel(case, user) -> dict:

@@ -10,6 +10,7 @@ from ..services import calendar
 from ..services import cases as case_service
 from ..services.cases import CaseFilter
 from ..services.clock import local_today
+from .disclosure import due_counts
 
 bp = Blueprint("main", __name__)
 
@@ -36,4 +37,5 @@ def home():
         panels["overdue"] = case_service.list_cases(current_user, CaseFilter(overdue=True), per_page=10,
                                                     today=today)[0]
     return render_template("main/home.html", panels=panels, today=today,
+                           disclosure_due=due_counts(current_user, today),  # publication deadlines (行政执法公示)
                            calendar_warning=calendar.coverage_warning(today))
