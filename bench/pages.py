@@ -11,10 +11,18 @@ measures, through the real Flask test client logged in as an officer:
 - a filtered page (stage and matter)   GET /cases/?stage=investigation&matter=<id>
 - a deep page                          GET /cases/?page=500
 
-(the median of --runs requests after a warm-up), and the time of a full `audit verify`
-(services.audit.verify_chain, without the object store) over every event. The last line is
+(the median of --runs requests after a warm-up); the public disclosure pages, without login, over
+a published notice for every decided case (about half of them):
 
-    case_list_p50_ms=… filtered_p50_ms=… deep_page_p50_ms=… audit_verify_1m_s=…
+- the published decisions, first page  GET /public/decisions
+- a search by year, matter and place   GET /public/decisions?year=2025&matter=<id>&place=东村
+- the JSON and the Atom feed            GET /public/decisions.json, /public/decisions.atom
+
+and the time of a full `audit verify` (services.audit.verify_chain, without the object store) over
+every event. The last line is
+
+    case_list_p50_ms=… filtered_p50_ms=… deep_page_p50_ms=… audit_verify_1m_s=… public_list_p50_ms=…
+    public_search_p50_ms=… public_json_p50_ms=… public_feed_p50_ms=…
 
 Targets on this 2-core machine: each page under 50 ms median, verification of one million
 events under 10 s. `--explain` prints SQLite's plan for the three list queries, `--profile`
@@ -166,6 +174,44 @@ def insert_cases(count: int, town, staff, head, matters, rng: random.Random) -> 
     return labels
 
 
+def insert_publications(town, rng: random.Random) -> int:
+    """A published decision notice for every decided case (the public pages' data), bulk-inserted.
+
+    The rows stand for decisions that are not in the database: foreign keys are off for this load
+    only (the public pages read publications, bodies and matters, never the decision rows).
+    """
+    from sqlalchemy import insert, select
+
+    from enforcement.extensions import db
+    from enforcement.models import Case, Publication
+
+    decided = ("decision", "service", "execution", "closed", "archived")
+    rows = []
+    query = select(Case.id, Case.number, Case.matter_id, Case.village, Case.party_name, Case.filed_on) \
+        .where(Case.stage.in_(decided)).order_by(Case.id)
+    for case_id, number, matter_id, village, party, filed in db.session.execute(query):
+        decided_on = min(filed + timedelta(days=rng.randint(30, 85)), LAST_DAY)
+        published_on = min(decided_on + timedelta(days=rng.randint(1, 9)), LAST_DAY)
+        masked = party[0] + "某" * (len(party) - 1)
+        rows.append({
+            "case_id": case_id, "body_id": town.id, "decision_id": case_id, "kind": "decision", "status": "published",
+            "category": "penalty_permit", "title": "行政处罚决定信息公开", "document_number": number,
+            "matter_id": matter_id, "decision_type": "fine", "conclusion": "罚款 ¥5,000.00", "year": decided_on.year,
+            "village": village, "party_display": masked, "decided_on": decided_on, "self_demolition_by": None,
+            "original_text": f"当事人：{party}", "masking": "[]",
+            "masked_text": f"当事人：{masked}；住址：{village}。\n违法事实：{masked}未取得乡村建设规划许可证擅自建设住房。",
+            "due_on": decided_on + timedelta(days=9), "due_exact": True, "hold_detail": "",
+            "published_on": published_on, "published_at": datetime(2026, 11, 20, 9, 0), "published_digest": "0" * 64,
+            "withdraw_cause": "", "withdrawal_reason": "", "created_at": datetime(2026, 11, 20, 9, 0), "version": 1})
+    connection = db.session.connection()
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    for start in range(0, len(rows), 20000):
+        db.session.execute(insert(Publication.__table__), rows[start:start + 20000])
+    db.session.commit()
+    db.session.connection().exec_driver_sql("PRAGMA foreign_keys=ON")
+    return len(rows)
+
+
 def insert_events(count: int, town, labels, rng: random.Random) -> int:
     """Append `count` events to the chain the services started, in one transaction; returns the head seq."""
     from sqlalchemy import text
@@ -301,6 +347,8 @@ def build(app, args, rng: random.Random) -> None:
         log(f"master data ready ({time.perf_counter() - started:.1f} s)")
         labels = insert_cases(args.cases, town, staff, head, matters, rng)
         log(f"{args.cases:,} cases inserted ({time.perf_counter() - started:.1f} s)")
+        published = insert_publications(town, rng)
+        log(f"{published:,} published decisions inserted ({time.perf_counter() - started:.1f} s)")
         head_seq = insert_events(args.events, town, labels, rng)
         log(f"{args.events:,} events inserted, chain head {head_seq:,} ({time.perf_counter() - started:.1f} s)")
         pragmas = db.session.connection().exec_driver_sql
@@ -382,6 +430,15 @@ def main() -> None:
         log(f"case list p50 {first_ms:.1f} ms, filtered {filtered_ms:.1f} ms, page {args.deep_page} {deep_ms:.1f} ms"
             f" ({'pages' if views_ready else 'service only'})")
 
+        public = {}
+        if "public.decisions" in app.view_functions:
+            anonymous = app.test_client()  # the public pages: no login
+            urls = {"public_list": "/public/decisions",
+                    "public_search": f"/public/decisions?year=2025&matter={matter_id}&place=%E4%B8%9C%E6%9D%91",
+                    "public_json": "/public/decisions.json", "public_feed": "/public/decisions.atom"}
+            public = {name: median_ms(page_getter(anonymous, url), args.runs) for name, url in urls.items()}
+            log("public pages p50: " + ", ".join(f"{k} {v:.1f} ms" for k, v in public.items()))
+
         with app.app_context():
             started = time.perf_counter()
             report = audit.verify_chain(None)
@@ -395,8 +452,10 @@ def main() -> None:
         summary = {"cases": case_count, "events": report.events, "pages": views_ready, "runs": args.runs,
                    "verify_s": round(verify_s, 2), "load_average": os.getloadavg()}
         log(json.dumps(summary))
+        public_line = "".join(f" {name}_p50_ms={value:.1f}" for name, value in public.items())
         print(f"case_list_p50_ms={first_ms:.1f} filtered_p50_ms={filtered_ms:.1f} "
-              f"deep_page_p50_ms={deep_ms:.1f} audit_verify_1m_s={verify_s * 1_000_000 / max(report.events, 1):.2f}")
+              f"deep_page_p50_ms={deep_ms:.1f} audit_verify_1m_s={verify_s * 1_000_000 / max(report.events, 1):.2f}"
+              + public_line)
     finally:
         if keep:
             log(f"kept {workdir}")
