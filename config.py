@@ -54,6 +54,8 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # The public annual-statistics PDF is drawn on request (about a second each): limit it per client.
+    PUBLIC_PDF_RATE_LIMIT = os.environ.get("PUBLIC_PDF_RATE_LIMIT", "30 per minute")
     # How many reverse proxies (nginx, a load balancer) stand in front of the app. With 0 the
     # X-Forwarded-* headers are ignored; behind one proxy set 1, or every user shares the
     # proxy's address and the login rate limit locks them all out together.

@@ -180,6 +180,27 @@ def make(app):
 
 
 @pytest.fixture
+def team(make):
+    """A body with two certified officers, a head, a reviewer, an auditor and an admin."""
+    return make.team()
+
+
+@pytest.fixture
+def as_user(app):
+    """as_user(user) -> a test client logged in as that user (through the real login form)."""
+    from tests.factories import PASSWORD
+
+    def login(user):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                               "csrf_token": csrf_token(client, "/login")})
+        assert response.status_code == 302, response.status_code
+        return client
+    return login
+
+
+@pytest.fixture
 def login(client):
     """login(user) logs the test client in through the real form (CSRF token included)."""
     from tests.factories import PASSWORD

@@ -45,11 +45,6 @@ def quick_statistics_pdf(request, monkeypatch):
                         lambda doc: b"%PDF-1.4\n" + f"{doc.title} {doc.digest}".encode() + b"\n%%EOF\n")
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 # --- building the year's data through the real services --------------------------------------------------
 
 def in_notice(make, team, *, matter, filed_on, served_on, **notice_kw):

@@ -36,11 +36,6 @@ def spec() -> dict:
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def api(client, spec):
     """api(method, path, user_or_token, json=...) -> response, checked against the documented schema."""
     tokens: dict[int, str] = {}

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from enforcement.extensions import db
 from enforcement.services import challenges, disclosure
 from enforcement.services.errors import DomainError, GateRefused, PermissionDenied
-from tests.test_disclosure import decided, only_publication, published
+from tests.test_disclosure import decided, published
 
 pytestmark = pytest.mark.usefixtures("without_record_rules")
 
@@ -20,11 +20,6 @@ pytestmark = pytest.mark.usefixtures("without_record_rules")
 def english(app):
     with force_locale("en"):
         yield
-
-
-@pytest.fixture
-def team(make):
-    return make.team()
 
 
 def test_the_defence_is_due_10_days_after_a_reconsideration_and_15_after_a_suit(make, team):

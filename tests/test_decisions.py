@@ -41,11 +41,6 @@ def english(app):
         yield
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 def in_notice(make, team, *, matter=None, filed_on=FILED, served_on=SERVED, today=DAY, notice=True, **notice_kw):
     case = make.case(team, approve=True, matter=matter, filed_on=filed_on)
     make.record(case, "site_photo")

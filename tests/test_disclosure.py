@@ -38,11 +38,6 @@ def english(app):
         yield
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 def decided(make, team, *, today=DAY, party=None, matter=None, decision_type="fine", **kw):
     """A case decided on `today` (a fine of 5000 by default, not major)."""
     matter = matter or make.matter(team["body"], route=None, name="一般处罚事项")
@@ -148,13 +143,15 @@ def test_only_the_officers_on_the_case_and_the_head_publish(make, team, who):
         disclosure.save_masked(pub, actor=team[who], text="x")
 
 
-def test_an_officer_of_another_case_and_auxiliary_staff_do_not_publish(make, team):
+def test_an_officer_not_on_the_case_does_not_publish_the_head_and_both_officers_do(make, team):
     from enforcement.models import Role
 
     case, _ = decided(make, team)
     pub = only_publication(case)
     stranger = make.user(Role.OFFICER, body=team["body"])
     assert not disclosure.can_manage(stranger, case)
+    with pytest.raises(PermissionDenied):
+        disclosure.publish(pub, actor=stranger)
     assert disclosure.can_manage(team["head"], case) and disclosure.can_manage(team["officer2"], case)
 
 

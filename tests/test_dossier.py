@@ -8,11 +8,6 @@ from enforcement.services import dossier
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def case(make, team):
     return make.case(team, approve=True)
 

@@ -36,11 +36,6 @@ def english(app):
         yield
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 def plain(make, team, **kw):
     """A matter that is major for none of its own properties (no route, not in the catalogue)."""
     values = {"route": "", "name": "一般处罚事项", "in_major_catalogue": False}

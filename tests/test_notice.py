@@ -37,11 +37,6 @@ def english(app):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def matter(make, team):
     """Not major by itself: the gate of the notice is what these tests look at."""
     return make.matter(team["body"], route="", name="一般处罚事项", in_major_catalogue=False)

@@ -41,11 +41,6 @@ def english(client):
         yield
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 def decided(make, team, *, filed_on=FILED, today=DAY, matter=None, village="东村", party=None, **case_kw):
     """A demolition case decided the lawful way (review, discussion, the head's signature)."""
     if party is not None:

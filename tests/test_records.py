@@ -29,11 +29,6 @@ def small_parts(app):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def case(make, team):
     return make.case(team, approve=True)  # a penalty case in investigation
 

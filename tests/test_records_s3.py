@@ -47,11 +47,6 @@ def s3(app, weed):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def case(make, team):
     return make.case(team, approve=True)
 

@@ -38,11 +38,6 @@ def english(app):
         yield
 
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
 def in_notice(make, team, *, notice: bool = True, matter=None, **kw):
     """A demolition-route case (major) in the notice stage, its notice served and the party heard."""
     case = make.case(team, approve=True, filed_on=FILED, matter=matter, **kw)

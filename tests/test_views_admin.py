@@ -73,11 +73,6 @@ def fresh_user_per_request(app):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def admin_client(app, team):
     return sign_in(app, team["admin"])
 

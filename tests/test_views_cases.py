@@ -40,11 +40,6 @@ def fresh_globals_per_request(app):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def as_user(app):
     """as_user(user) -> a test client logged in as that user (through the real login form)."""
     def login(user):

@@ -30,24 +30,6 @@ PERFORMANCE = "自收到本决定书之日起十五日内自行拆除"
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
-def as_user(app):
-    """as_user(user) -> a test client logged in as that user (through the real login form)."""
-    def login(user):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                               "csrf_token": csrf_token(client, "/login")})
-        assert response.status_code == 302, response.status_code
-        return client
-    return login
-
-
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 

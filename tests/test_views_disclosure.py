@@ -22,7 +22,6 @@ from enforcement.services import disclosure, workflow
 from enforcement.services.cases import PartyData
 from enforcement.services.clock import local_today
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("without_record_rules")
 
@@ -33,24 +32,6 @@ CSRF_MESSAGE = "The form expired or was not sent by this site"
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
-def as_user(app):
-    """as_user(user) -> a test client logged in as that user (through the real login form)."""
-    def login(user):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                               "csrf_token": csrf_token(client, "/login")})
-        assert response.status_code == 302, response.status_code
-        return client
-    return login
-
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))

@@ -21,11 +21,6 @@ from tests.factories import AV_FIELDS, PASSWORD
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def case(make, team):
     return make.case(team, approve=True)
 

@@ -35,11 +35,6 @@ def quick_statistics_pdf(request, monkeypatch):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def as_user(app):
     def login(user):
         client = app.test_client()

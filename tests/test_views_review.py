@@ -45,11 +45,6 @@ def fresh_globals_per_request(app):
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def as_user(app):
     """as_user(user) -> a test client logged in as that user, reading English pages."""
     def login(user):

@@ -39,11 +39,6 @@ pytestmark = pytest.mark.usefixtures("without_record_rules")
 
 
 @pytest.fixture
-def team(make):
-    return make.team()
-
-
-@pytest.fixture
 def plain_matter(make, team):
     """A matter that is not major: no demolition route, not in the major-decision catalogue."""
     return make.matter(team["body"], route="", name="一般处罚事项", in_major_catalogue=False)
@@ -326,11 +321,11 @@ def test_each_move_writes_one_audit_event_with_the_stages_before_and_after(make,
         count = len(stage_events(case))
         total = db.session.scalar(select(func.count(AuditEvent.id)))
         if stage == Stage.DECISION:
-            # The head's signature: the 决定书 kept, the decision, then the one move.
+            # The head's signature: the 决定书 kept, the decision, the one move, then the publication draft.
             make.decide(case, team, today=LATER)
             new = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > total)
                                           .order_by(AuditEvent.id)))
-            assert new == ["record.generated", "decision.made", "case.stage_changed"]
+            assert new == ["record.generated", "decision.made", "case.stage_changed", "publication.drafted"]
             actor, after = team["head"], {"stage": stage.value}
         else:
             workflow.advance(case, stage, actor=team["officer2"], today=LATER, reason="按程序推进")

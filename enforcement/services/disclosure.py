@@ -26,7 +26,7 @@ from sqlalchemy import Select, or_, select
 
 from ..extensions import db
 from ..models import (Case, Decision, DecisionKind, DecisionType, DisclosureSettings, HoldReason, MatterCategory,
-                      PartyKind, Publication, PublicationCategory, PublicationKind, PublicationStatus, Role, User)
+                      Publication, PublicationCategory, PublicationKind, PublicationStatus, Role, User)
 from ..models._types import utcnow
 from . import audit, masking
 from .calendar import CalendarUnknown, add_working_days
