@@ -184,3 +184,11 @@ def test_an_unknown_year_is_still_refused_except_on_an_overridden_day(app, admin
     assert calendar.is_workday(date(2099, 1, 5)) is True
     with pytest.raises(CalendarUnknown):
         calendar.is_workday(date(2099, 1, 6))
+
+
+def test_working_days_left_until_a_deadline_skip_the_holiday_and_count_the_tiaoxiu_saturday(app):
+    assert calendar.working_days_between(date(2026, 9, 30), date(2026, 10, 15)) == 7  # 8, 9, 10 (Sat), 12–15
+    assert calendar.working_days_between(date(2026, 10, 20), date(2026, 10, 20)) == 0
+    assert calendar.working_days_between(date(2026, 10, 21), date(2026, 10, 20)) == 0
+    start = date(2026, 10, 20)
+    assert calendar.working_days_between(start, calendar.add_working_days(start, 20)) == 20

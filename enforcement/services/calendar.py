@@ -61,6 +61,19 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
+def working_days_between(start: date, end: date) -> int:
+    """How many working days lie after `start` up to and including `end` (0 when `end` <= `start`):
+    the days left until a deadline. Raises CalendarUnknown for a year the calendar does not know."""
+    if end <= start:
+        return 0
+    overrides = _overrides(start, end)
+    count, current = 0, start
+    while current < end:
+        current += timedelta(days=1)
+        count += is_workday(current, overrides)
+    return count
+
+
 def add_calendar_days(start: date, days: int, *, roll_to_workday: bool = True) -> date:
     """`days` calendar days after `start`; a period ending on a holiday ends on the next working day."""
     end = start + timedelta(days=days)

@@ -12,7 +12,7 @@ masked copy only.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,7 +25,7 @@ from werkzeug.routing import BuildError
 from ..extensions import db
 from ..forms.disclosure import (DemolitionNoticeForm, FoundUnlawfulForm, HoldForm, MaskedTextForm,
                                 PublicationActionForm, SettingsForm, WithdrawForm)
-from ..models import (Body, CalendarOverride, DecisionKind, DecisionType, Publication, PublicationKind,
+from ..models import (Body, DecisionKind, DecisionType, Publication, PublicationKind,
                       PublicationStatus, Role)
 from ..services import calendar
 from ..services import cases as case_service
@@ -74,25 +74,19 @@ def _user():
 
 class DueWords:
     """A deadline in words as of `today`: working days left (the periods are working days), or how
-    many days it is overdue. One query for the local calendar overrides per page."""
+    many days it is overdue."""
 
     def __init__(self, today: date):
         self.today = today
-        self._overrides: dict[date, bool] | None = None
+        self._left: dict[date, int | None] = {}  # many rows share a deadline
 
     def _workdays_until(self, day: date) -> int | None:
-        if self._overrides is None:
-            rows = db.session.execute(select(CalendarOverride.day, CalendarOverride.workday).where(
-                CalendarOverride.day.between(self.today, self.today + timedelta(days=400))))
-            self._overrides = {d: w for d, w in rows}
-        count, current = 0, self.today
-        try:
-            while current < day:
-                current += timedelta(days=1)
-                count += calendar.is_workday(current, self._overrides)
-        except CalendarUnknown:
-            return None
-        return count
+        if day not in self._left:
+            try:
+                self._left[day] = calendar.working_days_between(self.today, day)
+            except CalendarUnknown:
+                self._left[day] = None
+        return self._left[day]
 
     def __call__(self, day: date) -> tuple[str, str]:
         """(the words, the badge class)."""
