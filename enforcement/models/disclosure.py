@@ -69,7 +69,10 @@ class Publication(db.Model):
         Index("uq_publications_one_per_decision", "decision_id", unique=True,
               sqlite_where=text("kind = 'decision'"), postgresql_where=text("kind = 'decision'")),
         Index("ix_publications_status_body", "status", "body_id"),
-        Index("ix_publications_public", "status", "published_on"),
+        # The public list walks this index newest first and stops at a page (no sort of every row);
+        # the search form's years, places and matters come from the covering index below.
+        Index("ix_publications_public", "kind", "published_on", "id"),
+        Index("ix_publications_facets", "kind", "year", "village", "matter_id", "status", "published_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

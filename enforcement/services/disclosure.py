@@ -22,7 +22,8 @@ from datetime import date, timedelta
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..models import (Case, Decision, DecisionKind, DecisionType, DisclosureSettings, HoldReason, MatterCategory,
@@ -661,7 +662,9 @@ def public_query(*, today: date | None = None, kind: str | None = PublicationKin
     keep-online period."""
     today = today or local_today()
     cutoff = add_months(today, -get_settings().keep_online_months)
-    query = select(Publication).where(Publication.status.in_(list(statuses)), Publication.published_on > cutoff)
+    # The restricted columns are never even loaded for the public.
+    query = select(Publication).options(defer(Publication.original_text), defer(Publication.masking)) \
+        .where(Publication.status.in_(list(statuses)), Publication.published_on > cutoff)
     if kind:
         query = query.where(Publication.kind == kind)
     if year:
@@ -673,6 +676,29 @@ def public_query(*, today: date | None = None, kind: str | None = PublicationKin
     if body_id:
         query = query.where(Publication.body_id == body_id)
     return query.order_by(Publication.published_on.desc(), Publication.id.desc())
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What the online decisions span, for the public search form: one pass over a covering index."""
+
+    years: list[int]
+    villages: list[str]
+    matter_ids: list[int]
+    total: int
+
+
+def public_facets(*, today: date | None = None, kind: str = PublicationKind.DECISION.value) -> Facets:
+    today = today or local_today()
+    cutoff = add_months(today, -get_settings().keep_online_months)
+    rows = db.session.execute(
+        select(Publication.year, Publication.village, Publication.matter_id, func.count())
+        .where(Publication.kind == kind,
+               Publication.status.in_((PublicationStatus.PUBLISHED.value, PublicationStatus.WITHDRAWN.value)),
+               Publication.published_on > cutoff)
+        .group_by(Publication.year, Publication.village, Publication.matter_id)).all()
+    return Facets(years=sorted({r[0] for r in rows}, reverse=True), villages=sorted({r[1] for r in rows if r[1]}),
+                  matter_ids=sorted({r[2] for r in rows}), total=sum(r[3] for r in rows))
 
 
 def public_publication(pub_id: int) -> Publication:

@@ -166,10 +166,12 @@ def _eager(query):
     return query.options(joinedload(Publication.body), joinedload(Publication.matter))
 
 
-def _page(query, page: int) -> tuple[list[Publication], int, int, int]:
-    """One page of a publication query: (items, page, pages, total); a page past the end shows the last."""
+def _page(query, page: int, total: int | None = None) -> tuple[list[Publication], int, int, int]:
+    """One page of a publication query: (items, page, pages, total); a page past the end shows the last.
+    `total` when the caller knows it already (an unfiltered list: the facets counted it)."""
     per_page = PER_PAGE
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
     items = list(db.session.scalars(_eager(query).limit(per_page).offset((page - 1) * per_page)).unique())
@@ -262,24 +264,29 @@ def _decision_query(search: Search, today: date):
                                    village=search.place or None, body_id=search.body)
 
 
-def _search_options(today: date) -> dict:
+def _search_options(facets: disclosure.Facets) -> dict:
     """Years, matters and places that online decisions have, for the search form."""
-    online = disclosure.public_query(today=today).order_by(None).subquery()
-    years = db.session.scalars(select(online.c.year).distinct().order_by(online.c.year.desc())).all()
-    places = db.session.scalars(select(online.c.village).where(online.c.village != "").distinct()
-                                .order_by(online.c.village)).all()
-    matters = db.session.scalars(select(Matter).where(Matter.id.in_(select(online.c.matter_id)))
+    matters = db.session.scalars(select(Matter).where(Matter.id.in_(facets.matter_ids or [-1]))
                                  .order_by(Matter.name)).all()
-    return {"years": years, "places": places, "matters": matters, "bodies": _bodies()}
+    return {"years": facets.years, "places": facets.villages, "matters": matters, "bodies": _bodies()}
+
+
+def _decision_page(search: Search, today: date):
+    """The page of decisions a search asks for, and the facets of all online decisions."""
+    facets = disclosure.public_facets(today=today)
+    unfiltered = not (search.year or search.matter or search.place or search.body)
+    items, page, pages, total = _page(_decision_query(search, today), search.page,
+                                      total=facets.total if unfiltered else None)
+    return items, page, pages, total, facets
 
 
 @bp.route("/decisions")
 def decisions():
     search = _search()
     today = local_today()
-    items, page, pages, total = _page(_decision_query(search, today), search.page)
+    items, page, pages, total, facets = _decision_page(search, today)
     return render_template("public/decisions.html", records=_records(items, today), page=page, pages=pages,
-                           total=total, search=search, options=_search_options(today),
+                           total=total, search=search, options=_search_options(facets),
                            keep_months=_keep_months())
 
 

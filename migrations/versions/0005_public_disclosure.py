@@ -147,7 +147,8 @@ def upgrade():
     )
     with op.batch_alter_table('publications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_publications_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_publications_public', ['status', 'published_on'], unique=False)
+        batch_op.create_index('ix_publications_public', ['kind', 'published_on', 'id'], unique=False)
+        batch_op.create_index('ix_publications_facets', ['kind', 'year', 'village', 'matter_id', 'status', 'published_on'], unique=False)
         batch_op.create_index('ix_publications_status_body', ['status', 'body_id'], unique=False)
         batch_op.create_index('uq_publications_one_per_decision', ['decision_id'], unique=True, sqlite_where=sa.text("kind = 'decision'"), postgresql_where=sa.text("kind = 'decision'"))
 
@@ -160,6 +161,7 @@ def downgrade():
         batch_op.drop_index('uq_publications_one_per_decision', sqlite_where=sa.text("kind = 'decision'"), postgresql_where=sa.text("kind = 'decision'"))
         batch_op.drop_index('ix_publications_status_body')
         batch_op.drop_index('ix_publications_public')
+        batch_op.drop_index('ix_publications_facets')
         batch_op.drop_index(batch_op.f('ix_publications_case_id'))
 
     op.drop_table('publications')
