@@ -134,3 +134,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(admin_cli)
     from .cli_reports import reports_cli
     app.cli.add_command(reports_cli)
+    from .cli_archive import archive_cli
+    app.cli.add_command(archive_cli)

@@ -125,7 +125,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only (e.g. browser tests)")
     config.addinivalue_line("markers", "browser: drives the real pages in Chromium")
     config.addinivalue_line("markers", "s3: needs the SeaweedFS server")
-    config.addinivalue_line("markers", "real_pdf: render the Chinese PDF documents with fpdf2 (about 1.5 s each)")
+    config.addinivalue_line("markers", "real_pdf(*names): render the Chinese PDF documents with fpdf2 (about 1.5 s each); with names, only those renderers")
 
 
 def make_app(database_url: str, tmp_path: Path, **overrides):
@@ -241,9 +241,13 @@ def quick_pdf(request, monkeypatch):
     a PDF that names the document, so they get a small one. Tests marked `real_pdf` (and
     tests/test_documents.py, which tests the renderer itself) get the real renderer.
     """
-    if request.node.get_closest_marker("real_pdf") or request.node.path.name == "test_documents.py":
+    marker = request.node.get_closest_marker("real_pdf")
+    if (marker is not None and not marker.args) or request.node.path.name == "test_documents.py":
         yield
         return
+    # `real_pdf("statistics_pdf")`: only the named renderers are real (a report's own PDF, say, while
+    # the decisions of its test data stay quick).
+    real = set(marker.args) if marker is not None else set()
     from enforcement.services import documents
 
     def small(kind):
@@ -257,6 +261,7 @@ def quick_pdf(request, monkeypatch):
                     b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
         return render
 
-    monkeypatch.setattr(documents, "review_opinion_pdf", small("review-opinion"))
-    monkeypatch.setattr(documents, "decision_pdf", small("decision"))
+    for name, kind in (("review_opinion_pdf", "review-opinion"), ("decision_pdf", "decision")):
+        if name not in real:
+            monkeypatch.setattr(documents, name, small(kind))
     yield

@@ -475,7 +475,7 @@ def test_the_excel_export_has_the_figures_and_case_numbers_only_when_given(year_
     assert fines[1] == 2 and fines[2] == f"{c2.number}、{c4.number}"
 
 
-@pytest.mark.real_pdf
+@pytest.mark.real_pdf("statistics_pdf")
 def test_the_pdf_is_a_chinese_document_without_case_numbers(year_data):
     from pypdf import PdfReader
 

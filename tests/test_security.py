@@ -446,7 +446,9 @@ def test_the_api_ignores_session_cookies(app, client, everyone):
 # Reads that are themselves recorded. A GET is not CSRF-protected, so it must never change state;
 # a read logged on purpose is listed here by name: viewing or downloading a record (全过程记录),
 # and its page when it shows an audio transcript. Only an audit event is written.
-READS_THAT_RECORD: set[str] = {"records.file", "records.show"}
+# Reads that are logged on purpose: record views, views of a party's personal data, case-file exports.
+READS_THAT_RECORD: set[str] = {"records.file", "records.show", "cases.show", "api.case_detail", "disclosure.show",
+                               "archive.export"}
 
 
 def test_reading_pages_changes_nothing(app, client, everyone):

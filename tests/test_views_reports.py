@@ -324,7 +324,7 @@ def test_a_corrected_revision_replaces_the_older_on_the_public_pages(team, publi
     assert "replaced by a corrected one" in old and f"/public/statistics/{newer.id}" in old
 
 
-@pytest.mark.real_pdf
+@pytest.mark.real_pdf("statistics_pdf")
 def test_the_public_pdf_is_rendered_with_the_cjk_font(fined, published, anonymous):
     from pypdf import PdfReader
 

@@ -8,6 +8,7 @@ art. 48).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
@@ -19,7 +20,7 @@ from ..models import (WITHDRAWING_OUTCOMES, Case, Challenge, ChallengeKind, Chal
 from . import audit, disclosure
 from .calendar import add_calendar_days
 from .clock import local_today
-from .errors import DomainError, GateRefused, PermissionDenied
+from .errors import Conflict, DomainError, GateRefused, PermissionDenied
 
 DEFENCE_DAYS = {ChallengeKind.RECONSIDERATION.value: 10, ChallengeKind.SUIT.value: 15}
 KIND_LABELS = {ChallengeKind.RECONSIDERATION.value: _l("Administrative reconsideration"),
@@ -104,3 +105,81 @@ def record_outcome(challenge: Challenge, *, actor: User, outcome: str, outcome_o
         for pub in db.session.scalars(select(Publication).where(Publication.decision_id == challenge.decision_id)):
             disclosure.require_withdrawal(pub, cause=cause, actor=actor, today=today)
     return challenge
+
+
+# --- what is due: the defence and its evidence ------------------------------------------------------------
+
+# A defence deadline this many calendar days away or closer is "due soon" (the periods are calendar days).
+DEFENCE_DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True)
+class DefenceObligation:
+    """An open challenge (no outcome yet) and where its defence deadline stands as of a day.
+
+    There is no record of the defence being handed in: a challenge stays listed until its outcome is
+    recorded, and "overdue" means the deadline has passed.
+    """
+
+    challenge: Challenge
+    due_on: date
+    state: str      # "overdue", "due_soon" or "open"
+    days_left: int  # calendar days until the deadline; negative when it has passed
+
+
+def defence_state(due_on: date, today: date) -> str:
+    if due_on < today:
+        return "overdue"
+    return "due_soon" if (due_on - today).days <= DEFENCE_DUE_SOON_DAYS else "open"
+
+
+def defence_obligation(challenge: Challenge, today: date | None = None) -> DefenceObligation | None:
+    """Where the defence of one challenge stands (None once its outcome is recorded)."""
+    if challenge.outcome is not None:
+        return None
+    today = today or local_today()
+    due = challenge.defence_due_on
+    return DefenceObligation(challenge, due, defence_state(due, today), (due - today).days)
+
+
+def defence_obligations(body_ids, today: date | None = None, *, case_ids=None) -> list[DefenceObligation]:
+    """Open challenges against the cases of these bodies, the earliest defence deadline (so the
+    overdue ones) first."""
+    today = today or local_today()
+    query = (select(Challenge).join(Case, Case.id == Challenge.case_id)
+             .where(Case.body_id.in_(list(body_ids) or [-1]), Challenge.outcome.is_(None))
+             .order_by(Challenge.defence_due_on, Challenge.id))
+    if case_ids is not None:
+        query = query.where(Challenge.case_id.in_(list(case_ids) or [-1]))
+    return [defence_obligation(row, today) for row in db.session.scalars(query)]
+
+
+def check_version(challenge: Challenge, version: int | None) -> None:
+    """The form was made from this version of the challenge; someone else's change first is a conflict."""
+    if version is not None and int(version) != challenge.version:
+        raise Conflict(_("Someone else changed this challenge in the meantime; reload and check it again."))
+
+
+def withdrawals_started(challenge: Challenge) -> list[Publication]:
+    """The published notices of the challenged decision that must now come down."""
+    if challenge.decision_id is None:
+        return []
+    pubs = db.session.scalars(select(Publication).where(Publication.decision_id == challenge.decision_id)
+                              .order_by(Publication.id))
+    return [pub for pub in pubs if pub.withdrawal_pending]
+
+
+def _register_timeline() -> None:
+    from .cases import EVENT_LABELS, FIELD_LABELS, SHOWN_FIELDS
+
+    EVENT_LABELS.update({"challenge.recorded": _l("Reconsideration or suit recorded"),
+                         "challenge.outcome": _l("Outcome of the reconsideration or suit")})
+    SHOWN_FIELDS.update({"challenge.recorded": ("kind", "forum", "received_on", "defence_due_on"),
+                         "challenge.outcome": ("outcome", "outcome_on", "note")})
+    for key, label in (("forum", _l("Reconsideration body or court")), ("received_on", _l("Copy received on")),
+                       ("defence_due_on", _l("Defence due on")), ("outcome", _l("Outcome")),
+                       ("outcome_on", _l("Outcome on")), ("note", _l("Note"))):
+        FIELD_LABELS.setdefault(key, label)
+
+
+_register_timeline()

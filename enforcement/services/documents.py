@@ -283,6 +283,30 @@ def statistics_pdf(doc: StatisticsDoc) -> bytes:
     return sheet.finish()
 
 
+@dataclass
+class CaseIndexDoc:
+    """卷内目录: the index of an exported case file, one row per file in the package's order."""
+
+    body_name: str
+    case_number: str
+    case_title: str
+    facts: list[tuple[str, str]]  # (label, value) rows above the index: 案号, 案由, 当事人 …
+    rows: list[tuple[str, str, str, str, str, str, str]]  # 序号, 题名, 责任者, 日期, 页数/大小, 阶段, 备注
+    note: str
+    generated_at: str
+
+
+def case_index_pdf(doc: CaseIndexDoc) -> bytes:
+    sheet = _Sheet(title=f"{doc.case_number} 卷内目录", subject=doc.case_title)
+    sheet.masthead(doc.body_name, "卷内目录", doc.case_number)
+    sheet.form(doc.facts)
+    sheet._table([("序号", "题名", "责任者", "日期", "页数/大小", "阶段", "备注"), *doc.rows],
+                 col_widths=(11, 42, 16, 22, 24, 19, 26), headings=True,
+                 align=("CENTER", "LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"))
+    sheet.small_print(f"{doc.note}\n生成于 {doc.generated_at}。")
+    return sheet.finish()
+
+
 # --- layout ----------------------------------------------------------------------------------------
 
 def _numeral(n: int) -> str:

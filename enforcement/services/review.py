@@ -56,7 +56,9 @@ OUTCOMES = (ReviewStatus.PASSED, ReviewStatus.RETURNED, ReviewStatus.FAILED)
 # (review.*, its opinion document) and the moves out of the review stage (the reviewer's return; the
 # head's decision comes after the review). Any other stage move is handling the case: a deputy head
 # who is also a reviewer and moved the case on does not review it.
-_NOT_EDITING = ("record.viewed", "record.downloaded", "record.generated")
+# Reading acts: looking at a case, its records or exporting its file never makes one its handler.
+_NOT_EDITING = ("record.viewed", "record.downloaded", "record.generated", "case.personal_data_viewed",
+                "case.exported", "case.export_incomplete")
 
 
 @dataclass

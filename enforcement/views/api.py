@@ -24,7 +24,7 @@ from sqlalchemy import select
 from ..auth import bearer_token
 from ..extensions import csrf, db
 from ..models import Body, Case, Matter, PartyKind, Route, Source, Stage, User
-from ..services import audit, cases, catalogue, people, permissions, workflow
+from ..services import access, audit, cases, catalogue, people, permissions, workflow
 from ..services.cases import CaseFilter, PartyData
 from ..services.errors import Conflict, PermissionDenied
 from ..services.major import major_reasons
@@ -433,6 +433,7 @@ def list_cases():
 def case_detail(case_id: int):
     user = _user()
     case = cases.get_case(user, case_id)
+    if access.log_personal_data_view(user, case, access.API_CASE): commit()  # noqa: E701 - who looked
     return _case_detail(case, user, local_today())
 
 

@@ -15,6 +15,7 @@ from ..forms.cases import (AdvanceForm, ApproveFilingForm, AssignOfficerForm, Ca
                            MarkComplexForm, RemoveOfficerForm)
 from ..forms.decisions import ExtensionForm, HearingForm, HearingRequestForm, StatementForm
 from ..models import Case, Matter, ReviewStatus, Stage
+from ..services import access
 from ..services import cases as case_service
 from ..services import catalogue, people, workflow
 from ..services import decisions as decision_service
@@ -116,6 +117,7 @@ def show(case_id: int):
     case = case_service.get_case(current_user, case_id)
     today = local_today()
     user = current_user._get_current_object()
+    if access.log_personal_data_view(user, case, access.CASE_PAGE): commit()  # noqa: E701 - who looked
     editable = can_edit_case(user, case)
     category = case.matter.enforcement_category
 

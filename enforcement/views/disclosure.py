@@ -29,7 +29,7 @@ from ..models import (Body, DecisionKind, DecisionType, Publication, Publication
                       PublicationStatus, Role)
 from ..services import calendar
 from ..services import cases as case_service
-from ..services import disclosure
+from ..services import access, disclosure
 from ..services.calendar import CalendarUnknown
 from ..services.clock import local_today
 from ..services.decisions import current_decision
@@ -291,7 +291,9 @@ def _page(pub: Publication, *, text_form: MaskedTextForm | None = None, hold_for
 @bp.route("/<int:pub_id>")
 @login_required
 def show(pub_id: int):
-    return _page(_load(pub_id))
+    pub = _load(pub_id)
+    if access.log_personal_data_view(_user(), pub.case, access.DISCLOSURE_PAGE): commit()  # noqa: E701
+    return _page(pub)
 
 
 @bp.route("/<int:pub_id>/save", methods=["POST"])
