@@ -10,3 +10,4 @@ from .review import (CollectiveDiscussion, Decision, DecisionKind, DecisionType,
 from .disclosure import (AnnualReport, Challenge, ChallengeKind, ChallengeOutcome, DisclosureSettings,  # noqa: F401
                          HoldReason, Publication, PublicationCategory, PublicationKind, PublicationStatus,
                          WITHDRAWING_OUTCOMES)
+from .checks import CheckRun  # noqa: F401
