@@ -97,6 +97,18 @@ def test_an_api_read_is_logged_when_it_returns_the_data_unmasked(make, client, t
     assert event.actor_id == team["officer"].id and json.loads(event.after) == {"where": "API case detail"}
 
 
+def test_an_api_step_that_answers_with_the_data_unmasked_is_logged_too(make, client, team):
+    """Approving a filing (or advancing, or filing) over the API answers with the case detail."""
+    case = make.case(team)  # awaiting the head's approval
+    _token, plain = people.create_api_token(team["head"], actor=team["head"], name="tablet")
+    db.session.commit()
+    response = client.post(f"/api/v1/cases/{case.id}/approve", json={"version": case.version},
+                           headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 200 and response.get_json()["party"]["id_number"] == ID_NUMBER
+    [event] = views()
+    assert event.actor_id == team["head"].id and json.loads(event.after) == {"where": "API case detail"}
+
+
 def test_a_reviewer_who_read_the_case_page_may_still_review_it(as_user, team, case):
     as_user(team["reviewer"]).get(f"/cases/{case.id}")
     assert len(views(case)) == 1

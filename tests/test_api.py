@@ -544,8 +544,11 @@ def test_advance_moves_the_case_when_the_gates_pass(api, make, team):
     response = api("POST", f"/cases/{case.id}/advance", team["officer"], json={"target": "notice"})
     assert response.status_code == 200
     assert response.get_json()["stage"] == "notice"
-    last = db.session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id.desc()))
-    assert last.action == "case.stage_changed" and last.actor_id == team["officer"].id
+    # The move, then (the answer shows the party's data to the officer) the view of that data.
+    moved, viewed = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                       .order_by(AuditEvent.id.desc()).limit(2)).all()[::-1]
+    assert moved.action == "case.stage_changed" and moved.actor_id == team["officer"].id
+    assert viewed.action == "case.personal_data_viewed" and viewed.actor_id == team["officer"].id
 
 
 def test_advance_refused_lists_the_unmet_conditions(api, make, team):

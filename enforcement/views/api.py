@@ -554,6 +554,7 @@ def file_case():
         summary=summary, act_began_on=act_began_on, act_ended_on=act_ended_on, discovered_on=discovered_on,
         filed_on=filed_on, officer_ids=officer_ids, lead_officer_id=lead_officer_id)
     commit()
+    if access.log_personal_data_view(user, case, access.API_CASE): commit()  # noqa: E701 - who looked
     response = jsonify(_case_detail(case, user, local_today()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.case_detail", case_id=case.id)
@@ -571,6 +572,7 @@ def approve_filing(case_id: int):
     _check_version(case, version)
     cases.approve_filing(case, actor=user)
     commit()
+    if access.log_personal_data_view(user, case, access.API_CASE): commit()  # noqa: E701 - who looked
     return _case_detail(case, user, local_today())
 
 
@@ -587,6 +589,7 @@ def advance(case_id: int):
     _check_version(case, version)
     workflow.advance(case, target, actor=user, reason=reason.strip())
     commit()
+    if access.log_personal_data_view(user, case, access.API_CASE): commit()  # noqa: E701 - who looked
     return _case_detail(case, user, local_today())
 
 
