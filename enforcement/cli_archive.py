@@ -14,34 +14,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
 from . import archive_check
+from .cli_common import fail as _fail
+from .cli_common import acting_user as _user
 from .extensions import db
-from .models import Case, User
+from .models import Case
 from .services import archive
 from .services.errors import DomainError
 
 archive_cli = AppGroup("archive", help="Case files (案卷): export as ZIP, check offline (DA/T 70 四性检测).")
-
-
-def _fail(message: str) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def _user(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
-    if user is None or not user.active:
-        _fail(f"No active user {username!r}.")
-    return user
 
 
 @archive_cli.command("export")

@@ -11,33 +11,18 @@ acting user is recorded as "system" (the server's operator); with it, that user'
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
+from .cli_common import fail as _fail
+from .cli_common import acting_user as _user
 from .extensions import db
-from .models import AnnualReport, Body, User
+from .models import AnnualReport, Body
 from .services import annual
 from .services.errors import DomainError
 
 reports_cli = AppGroup("reports", help="Annual enforcement statistics (年度行政执法数据).")
-
-
-def _fail(message: str) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def _user(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
-    if user is None or not user.active:
-        _fail(f"No active user {username!r}.")
-    return user
 
 
 @reports_cli.command("generate")

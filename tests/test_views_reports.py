@@ -19,7 +19,6 @@ from enforcement.models import AnnualReport, Case, Role, Stage
 from enforcement.services import annual, documents, workflow
 from enforcement.services.clock import local_today
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("without_record_rules")
 
@@ -32,18 +31,6 @@ def quick_statistics_pdf(request, monkeypatch):
         return
     monkeypatch.setattr(documents, "statistics_pdf",
                         lambda doc: b"%PDF-1.4\n" + f"{doc.title} {doc.digest}".encode() + b"\n%%EOF\n")
-
-
-@pytest.fixture
-def as_user(app):
-    def login(user):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                               "csrf_token": csrf_token(client, "/login")})
-        assert response.status_code == 302, response.status_code
-        return client
-    return login
 
 
 @pytest.fixture
