@@ -1,9 +1,14 @@
 """Shared fixtures: an app on a fresh, migrated database per test, a client, a CLI runner,
 factories for master data and a login helper.
 
-Databases: every test gets its own copy of a database migrated once per session — a file copy
-on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL — so views commit for real. When
-TEST_DATABASE_URL is set, the `app` fixture runs each test on SQLite and on PostgreSQL.
+Databases: every test starts on a database just as migrated, and views commit for real. On
+SQLite that is a file copy of a database migrated once per session. On PostgreSQL each test
+process keeps one database made from the migrated template and empties it before each test: every
+table's rows deleted (triggers off) and the migration's own rows and sequence positions put back
+from a copy kept in the schema `test_seed` — a few milliseconds, where `CREATE DATABASE … TEMPLATE`
+costs 0.2–0.5 s. Tests that change the schema or replace the database (`@pytest.mark.own_database`:
+migrations, the demo snapshots) still get a database of their own. When TEST_DATABASE_URL is set,
+the `app` fixture runs each test on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -79,6 +84,42 @@ def _pg_exec(sql: str) -> None:
         engine.dispose()
 
 
+SEED_SCHEMA = "test_seed"
+
+
+def _keep_seed(url: str) -> None:
+    """Copy every table's rows as migrated, and each sequence's position, into `test_seed`."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {SEED_SCHEMA}")
+            for (table,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"):
+                conn.exec_driver_sql(f'CREATE TABLE {SEED_SCHEMA}."{table}" AS TABLE public."{table}"')
+            conn.exec_driver_sql(f"CREATE TABLE {SEED_SCHEMA}._sequences AS SELECT sequencename, last_value "
+                                 "FROM pg_sequences WHERE schemaname = 'public'")
+    finally:
+        engine.dispose()
+
+
+def _reset_script(conn) -> str:
+    """The SQL that brings a database made from the template back to the state just after migration."""
+    tables = [t for (t,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+              if t != "alembic_version"]
+    seeded = [t for t in tables
+              if conn.exec_driver_sql(f'SELECT EXISTS (SELECT 1 FROM {SEED_SCHEMA}."{t}")').scalar()]
+    # session_replication_role = replica turns off the triggers: the foreign keys (so the order of
+    # the deletes does not matter) and the append-only guards on the audit trail and the records.
+    lines = ["SET LOCAL session_replication_role = replica"]
+    lines += [f'DELETE FROM public."{t}"' for t in tables]
+    lines += [f'INSERT INTO public."{t}" OVERRIDING SYSTEM VALUE SELECT * FROM {SEED_SCHEMA}."{t}"' for t in seeded]
+    for name, last in conn.exec_driver_sql(f"SELECT sequencename, last_value FROM {SEED_SCHEMA}._sequences"):
+        lines.append(f'ALTER SEQUENCE public."{name}" RESTART' if last is None
+                     else f"SELECT setval('public.\"{name}\"', {int(last)}, true)")
+    return ";\n".join(lines)
+
+
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
     require_component(bool(PG_URL), "PostgreSQL (TEST_DATABASE_URL)")
@@ -86,8 +127,69 @@ def pg_template(tmp_path_factory):
     _pg_exec(f'CREATE DATABASE "{name}"')
     base, _db = _pg_admin_url(_pg_url(PG_URL))
     _migrate(base + name, tmp_path_factory.mktemp("pg-template"))
+    _keep_seed(base + name)
     yield name
     _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# The shape of the schema: tables and columns, indexes, constraints and triggers (a test that drops a
+# trigger to tamper with the audit trail changes it, and the next test must not inherit that).
+_SCHEMA_FINGERPRINT = """
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(c.relname || '.' || a.attname || ':' || a.atttypid::text, ',' ORDER BY c.relname, a.attnum)
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped),
+  (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+    WHERE relnamespace = 'public'::regnamespace AND relkind = 'i'),
+  (SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
+  (SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal)))
+"""
+
+
+class _ReusedDatabase:
+    """This test process's PostgreSQL database, emptied back to the migrated state before each test.
+
+    If a test changed the schema (dropped a trigger, say), the database is made again from the template.
+    """
+
+    def __init__(self, template: str):
+        self.template = template
+        self.base, _db = _pg_admin_url(_pg_url(PG_URL))
+        self.engine = None
+        self._create()
+        with self.engine.connect() as conn:
+            self.script = _reset_script(conn)
+            self.fingerprint = conn.exec_driver_sql(_SCHEMA_FINGERPRINT).scalar()
+
+    def _create(self) -> None:
+        import sqlalchemy as sa
+
+        self.name = f"enf_w_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        _pg_exec(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        self.url = self.base + self.name
+        self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+
+    def reset(self) -> None:
+        with self.engine.begin() as conn:
+            # A connection left by the previous test (a thread of a race test, say) must not hold a lock.
+            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            if conn.exec_driver_sql(_SCHEMA_FINGERPRINT).scalar() == self.fingerprint:
+                conn.exec_driver_sql(self.script)
+                return
+        self.drop()
+        self._create()
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        _pg_exec(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_reused(pg_template):
+    database = _ReusedDatabase(pg_template)
+    yield database
+    database.drop()
 
 
 _counter = itertools.count()
@@ -106,6 +208,11 @@ def database_url(request, tmp_path, sqlite_template):
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
+    if not request.node.get_closest_marker("own_database"):
+        reused = request.getfixturevalue("pg_reused")
+        reused.reset()
+        yield reused.url
+        return
     template = request.getfixturevalue("pg_template")
     name = f"enf_t_{os.getpid()}_{next(_counter)}"
     _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -123,6 +230,8 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: run this test on SQLite only (e.g. browser tests)")
+    config.addinivalue_line("markers", "own_database: on PostgreSQL, a database of its own made from the template "
+                                       "(for tests that change the schema or replace the database)")
     config.addinivalue_line("markers", "browser: drives the real pages in Chromium")
     config.addinivalue_line("markers", "s3: needs the SeaweedFS server")
     config.addinivalue_line("markers", "real_pdf(*names): render the Chinese PDF documents with fpdf2 (about 1.5 s each); with names, only those renderers")

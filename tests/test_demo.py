@@ -32,6 +32,9 @@ from enforcement.services.cases import CaseFilter
 from enforcement.services.major import latest_notice, major_reasons
 from tests.test_review_races import digest_up_to
 
+# The `town` fixture replaces the test's database with a snapshot: on PostgreSQL, a database of its own.
+pytestmark = pytest.mark.own_database
+
 
 @pytest.fixture(scope="module")
 def demo_snapshots(tmp_path_factory):

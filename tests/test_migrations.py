@@ -16,6 +16,9 @@ from app import create_app
 from config import TestingConfig
 from enforcement.extensions import db
 
+# Downgrades and upgrades change the schema: on PostgreSQL, a database of their own.
+pytestmark = pytest.mark.own_database
+
 APP_TABLES = {"audit_events", "audit_head", "bodies", "case_counters", "case_officers", "cases", "certificates",
               "matters", "user_roles", "users", "api_tokens"}
 
