@@ -184,6 +184,26 @@ def validate_sha256(digest: str) -> str:
     return digest.lower()
 
 
+def validate_retention(until: datetime, *, now: datetime | None = None) -> datetime:
+    """Return `until` as an aware UTC datetime rounded up to the whole second, else ValueError.
+
+    A naive datetime is taken as UTC. The end of a retention must lie in the
+    future (after `now`, default the current time). Rounding up, never down,
+    keeps a retention at least as long as asked on stores that keep whole
+    seconds only (SeaweedFS drops the fraction).
+    """
+    if not isinstance(until, datetime):
+        raise ValueError(f"a retention must end at a datetime, not {type(until).__name__}")
+    if until.tzinfo is None or until.utcoffset() is None:
+        until = until.replace(tzinfo=timezone.utc)
+    until = until.astimezone(timezone.utc)
+    if until.microsecond:
+        until = until.replace(microsecond=0) + timedelta(seconds=1)
+    if until <= (now or datetime.now(timezone.utc)):
+        raise ValueError(f"a retention must end in the future, not at {until.isoformat()}")
+    return until
+
+
 def validate_range(start: int, end_inclusive: int) -> None:
     """Check a byte range as used by HTTP Range (both ends included)."""
     if not isinstance(start, int) or not isinstance(end_inclusive, int):
@@ -469,6 +489,27 @@ class ObjectStore:
 
         ``sha256`` is the digest recorded at write time, or None where the
         backend has no record of it. Raises FileNotFoundError when missing.
+        """
+        raise NotImplementedError
+
+    def retain_until(self, key: str, until: datetime, *,
+                     version_id: str | None = None) -> datetime | None:
+        """Keep the object at least until `until`; return the retention end in force afterwards.
+
+        Used when a case is archived: its records must be kept for decades.
+        `until` is an aware datetime or a naive one in UTC; it is rounded up to
+        the whole second. A retention is never shortened: when the object's
+        retention already ends at or after `until`, nothing changes and that
+        end is returned. Otherwise the retention is extended to `until`, which
+        is returned. The result is an aware UTC datetime, or None when the store
+        keeps no retention at all (see the backend's notes); then the call
+        changes nothing.
+
+        `version_id` names one version (default: the current one). Raises
+        FileNotFoundError when the object (or that version) is missing,
+        ValueError when `until` is not a datetime or not in the future, and
+        StorageError when the store fails or does not keep the retention asked
+        for. Repeating a call is harmless.
         """
         raise NotImplementedError
 

@@ -3,7 +3,8 @@
 For a single server. Layout under the root::
 
     <root>/<key>                          the object's bytes, mode 0444
-    <root>/<dir>/.<name>.meta.json        its sidecar: sha256, size, content type, metadata
+    <root>/<dir>/.<name>.meta.json        its sidecar: sha256, size, content type, metadata,
+                                          and the retention end (`retain_until`) once set
     <root>/<dir>/.tmp-*                   transient files of writes in progress
     <root>/.uploads/<upload_id>/upload.json             an open resumable upload:
     <root>/.uploads/<upload_id>/<nnnnn>-<sha256>.part   its key, type, metadata, start
@@ -28,6 +29,17 @@ fails when the name exists. That link is the commit point: it is atomic and
 refuses to overwrite, also when two writers race. The sidecar is written the
 same way right after; a crash between the two links leaves an object whose
 `head().sha256` is None (the database still has the digest).
+
+Retention: `retain_until` records the end of an object's retention in its
+sidecar (``"retain_until"``, ISO 8601 UTC). The local store has no delete and
+never overwrites, whatever the retention, so the record is what the store
+promises and what an operator's tooling must honour; the filesystem itself
+does not enforce it (`object_lock` stays False). The sidecar is rewritten the
+way it was written (a read-only, fsynced temporary file), then renamed over the
+old one, so a reader sees the old record or the new one, never a mix. Sidecar
+changes of one object hold an exclusive `flock` on the object's file (which is
+never replaced), so two extensions, or an extension and the sidecar link of
+the write that made the object, cannot lose one another's retention.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import fcntl
 import functools
 import hashlib
 import json
@@ -62,6 +75,7 @@ from .base import (
     validate_part_list,
     validate_prefix,
     validate_range,
+    validate_retention,
     validate_sha256,
 )
 
@@ -73,6 +87,7 @@ _UPLOADS = ".uploads"
 _UPLOAD_RECORD = "upload.json"
 _UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
 _PART_RE = re.compile(r"(\d{5})-([0-9a-f]{64})\.part")
+_RETAIN_FIELD = "retain_until"
 
 
 class LocalStore(ObjectStore):
@@ -191,14 +206,23 @@ class LocalStore(ObjectStore):
     def _link_sidecar(self, meta_tmp: Path, path: Path) -> None:
         sidecar = self._sidecar(path)
         try:
-            try:
-                os.link(meta_tmp, sidecar)
-            except FileExistsError:
-                # A sidecar without its object is the leftover of a crash between
-                # the two links of an earlier write: this write's record replaces it.
-                os.unlink(sidecar)
-                os.link(meta_tmp, sidecar)
-        except OSError:
+            with self._locked_object(path):
+                try:
+                    os.link(meta_tmp, sidecar)
+                except FileExistsError:
+                    # A sidecar found here is the leftover of an object removed by
+                    # hand, or the record `retain_until` wrote for this object
+                    # between the two links: this write's record replaces it, but
+                    # a retention it holds is carried over, never dropped.
+                    kept = self._displaced_retention(sidecar)
+                    if kept is None:
+                        os.unlink(sidecar)
+                        os.link(meta_tmp, sidecar)
+                    else:
+                        record = json.loads(meta_tmp.read_bytes())
+                        record[_RETAIN_FIELD] = kept.isoformat()
+                        self._replace_sidecar(sidecar, record)
+        except (OSError, ValueError, StorageError):
             # head() then reports sha256=None; verify() takes the caller's digest.
             log.warning("object %s stored, but its sidecar could not be written", path,
                         exc_info=True)
@@ -240,6 +264,82 @@ class LocalStore(ObjectStore):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    # -- retention -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked_object(self, path: Path) -> Iterator[None]:
+        """Hold an exclusive flock on the object's file while its sidecar changes.
+
+        The object's file is never replaced, so every writer of the sidecar
+        locks the same inode. Raises OSError (FileNotFoundError when missing).
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _parse_retention(key: str, value) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            until = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise StorageError(f"the record of {key!r} holds an invalid retention "
+                               f"{value!r}") from None
+        if until.tzinfo is None:
+            raise StorageError(f"the record of {key!r} holds a retention without a time zone")
+        return until.astimezone(timezone.utc)
+
+    def _displaced_retention(self, sidecar: Path) -> datetime | None:
+        """The retention in a sidecar about to be replaced; None when it has none or is unreadable."""
+        try:
+            record = json.loads(sidecar.read_bytes())
+            return self._parse_retention(str(sidecar), record.get(_RETAIN_FIELD))
+        except (OSError, ValueError, AttributeError, StorageError):
+            return None
+
+    def _replace_sidecar(self, sidecar: Path, record: dict) -> None:
+        """Write `record` as the sidecar in one rename (fsynced, read-only); raises OSError."""
+        tmp = sidecar.parent / f".tmp-{secrets.token_hex(8)}"
+        try:
+            self._write_bytes(tmp, json.dumps(record, sort_keys=True, indent=1).encode())
+            os.replace(tmp, sidecar)  # atomic: readers see the old record or the new one
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            self._fsync_dir(sidecar.parent)
+
+    def retain_until(self, key, until, *, version_id=None) -> datetime:
+        """Record in the object's sidecar that it is kept until `until` (see the base class).
+
+        Never None: the local store always keeps the record. An object whose
+        sidecar is missing (a crash right after its write) gets one holding
+        the retention only; its `head().sha256` stays None. Local objects
+        have no versions: any `version_id` raises FileNotFoundError.
+        """
+        path = self._path(key)
+        until = validate_retention(until)
+        self._check_version(key, version_id)
+        self._regular_file(key, path)
+        try:
+            with self._locked_object(path):
+                record = self._read_sidecar(key, path) or {"key": key}
+                current = self._parse_retention(key, record.get(_RETAIN_FIELD))
+                if current is not None and current >= until:
+                    return current
+                record[_RETAIN_FIELD] = until.isoformat()
+                self._replace_sidecar(self._sidecar(path), record)
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(errno.ENOENT, "no such object", key) from None
+        except OSError as e:
+            raise StorageError(f"recording the retention of {key!r} failed; the previous "
+                               "record stays") from e
+        return until
 
     # -- resumable uploads -------------------------------------------------------
 

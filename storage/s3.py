@@ -16,6 +16,26 @@ Write-once
     ``lock_mode``/``lock_days``), so the store itself refuses to delete it;
     `object_lock` says whether that is so.
 
+Retention (`retain_until`)
+    Extends the Object Lock retention of one version with GetObjectRetention
+    and PutObjectRetention, never shortening it. The version is pinned by a
+    HEAD first, so a missing key or version is FileNotFoundError on every
+    store. While a retention is in force its mode is kept: S3 refuses to
+    shorten a retention or change its mode (GOVERNANCE only with a bypass,
+    which this store never sends; COMPLIANCE never); an object without a
+    retention in force gets ``lock_mode``. After writing, the retention is read back: a store that
+    answers OK but keeps less than asked raises StorageError. A store that
+    writes no retention (``lock_mode`` None, or a bucket without Object Lock,
+    as for `put()`) returns None and changes nothing. SeaweedFS (4.48)
+    implements both calls: it refuses a shorter date or another mode with
+    AccessDenied, keeps whole seconds only (`validate_retention` rounds up),
+    and reports an object without retention as
+    ``ObjectLockConfigurationNotFoundError`` where AWS says
+    ``NoSuchObjectLockConfiguration``; both mean "no retention". Two flaws
+    of SeaweedFS are worked around as far as possible (see `retain_until`):
+    its check against shortening is not atomic, and writing a retention
+    resets the object's stored content type to ``application/octet-stream``.
+
 Streaming
     A body smaller than ``part_size`` goes in one PutObject. A larger one goes
     in a multipart upload: the calling thread reads one part at a time, hashes
@@ -120,6 +140,7 @@ from .base import (
     validate_part_list,
     validate_prefix,
     validate_range,
+    validate_retention,
     validate_sha256,
 )
 
@@ -133,6 +154,8 @@ DEFAULT_CONCURRENCY = 3
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchVersion", "NotFound", "404"}
+#: What GetObjectRetention answers for a version without a retention (AWS; SeaweedFS).
+_NO_RETENTION_CODES = {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"}
 
 #: One lock per (endpoint, bucket, key) for the completions of this process.
 _completion_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -140,10 +163,22 @@ _completion_locks_guard = threading.Lock()
 
 
 def _completion_lock(endpoint: str | None, bucket: str, key: str) -> threading.Lock:
+    return _key_lock(_completion_locks, endpoint, bucket, key)
+
+
+#: One lock per (endpoint, bucket, key) for the retention changes of this process.
+_retention_locks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+#: How often `retain_until` writes a retention that the store reports shorter than asked.
+_RETENTION_WRITES = 3
+
+
+def _key_lock(table: weakref.WeakValueDictionary, endpoint: str | None, bucket: str,
+              key: str) -> threading.Lock:
     with _completion_locks_guard:
-        lock = _completion_locks.get((endpoint, bucket, key))
+        lock = table.get((endpoint, bucket, key))
         if lock is None:
-            lock = _completion_locks[(endpoint, bucket, key)] = threading.Lock()
+            lock = table[(endpoint, bucket, key)] = threading.Lock()
         return lock
 
 
@@ -350,6 +385,106 @@ class S3Store(ObjectStore):
             except Exception as e:
                 raise self._fail(e, "setting the default retention") from e
             self._lock_cache = None
+
+    # -- retention -------------------------------------------------------------
+
+    def _retention(self, arguments: dict, key: str) -> tuple[str | None, datetime | None]:
+        """(mode, end in UTC) of a version's retention; (None, None) when it has none."""
+        try:
+            answer = self._client.get_object_retention(**arguments)
+        except Exception as e:
+            code, _ = _error_code(e)
+            if code in _NO_RETENTION_CODES:
+                return None, None
+            raise self._fail(e, "reading the retention of", key) from e
+        retention = answer.get("Retention") or {}
+        end = retention.get("RetainUntilDate")
+        if end is None:
+            return None, None
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=timezone.utc)
+        return retention.get("Mode"), end.astimezone(timezone.utc)
+
+    def retain_until(self, key, until, *, version_id=None) -> datetime | None:
+        """Extend the Object Lock retention of the version to `until` (see the base class).
+
+        The mode of a retention in force is kept (a GOVERNANCE retention stays
+        GOVERNANCE even when ``lock_mode`` is COMPLIANCE: changing it needs a
+        bypass, which this store never sends); otherwise ``lock_mode`` is used.
+        Returns None, changing nothing, when this store writes no retention:
+        ``lock_mode`` None (a bucket default retention of the object is neither
+        read nor changed) or a bucket without Object Lock (`check_setup` reports
+        that). A refused extension raises StorageError, unless a concurrent
+        call has meanwhile extended the retention at least as far.
+
+        The store's check against shortening is not atomic on SeaweedFS
+        (4.48): two PutObjectRetention calls racing on one version can leave
+        the earlier end. Calls for one key therefore take turns within this
+        process, and an end read back short of `until` is written again (a
+        few times, then StorageError). Across processes a racing call can
+        still lower the end to its own (later than now) `until`.
+
+        SeaweedFS (4.48) also resets the stored content type to
+        ``application/octet-stream`` when it writes a retention (bytes, ETag,
+        metadata, tags and version stay). It cannot be restored without a new
+        version, which write-once forbids, so a warning is logged: serve
+        records with the content type the database keeps, as the views do.
+        """
+        validate_key(key)
+        until = validate_retention(until)
+        arguments = self._version({"Bucket": self.bucket, "Key": key}, version_id)
+        try:
+            head = self._client.head_object(**arguments)
+        except Exception as e:
+            raise self._fail(e, "reading the head of", key) from e
+        enabled, _ = self._lock_settings()
+        if self.lock_mode is None or not enabled:
+            return None
+        if version_id is None and head.get("VersionId") not in (None, "", "null"):
+            arguments["VersionId"] = head["VersionId"]  # act on the version just seen
+        with _key_lock(_retention_locks, self.endpoint, self.bucket, key):
+            current = self._extend_retention(arguments, key, until)
+        self._warn_if_type_reset(arguments, key, head.get("ContentType"))
+        return current
+
+    def _extend_retention(self, arguments: dict, key: str, until: datetime) -> datetime:
+        """Write the retention until the store reports an end at or after `until`."""
+        for attempt in range(_RETENTION_WRITES + 1):
+            mode, current = self._retention(arguments, key)
+            if current is not None and current >= until:
+                return current
+            if attempt == _RETENTION_WRITES:
+                break
+            if attempt:
+                log.warning("the retention of %s ends at %s after it was set to %s (a racing "
+                            "writer?); writing it again", key, current, until)
+            if current is None or current <= datetime.now(timezone.utc) \
+                    or mode not in LOCK_MODES:
+                mode = self.lock_mode
+            try:
+                self._client.put_object_retention(
+                    **arguments, Retention={"Mode": mode, "RetainUntilDate": until})
+            except Exception as e:
+                # The store refuses to shorten: a concurrent call may have gone further.
+                try:
+                    _, current = self._retention(arguments, key)
+                except (StorageError, FileNotFoundError):
+                    current = None
+                if current is not None and current >= until:
+                    return current
+                raise self._fail(e, "extending the retention of", key) from e
+        raise StorageError(
+            f"S3 bucket {self.bucket!r}: the store accepted the retention of {key!r} until "
+            f"{until.isoformat()} but keeps {current.isoformat() if current else 'none'}")
+
+    def _warn_if_type_reset(self, arguments: dict, key: str, before: str | None) -> None:
+        try:
+            after = self._client.head_object(**arguments).get("ContentType")
+        except Exception:  # noqa: BLE001 - only a diagnostic; the retention is set
+            return
+        if before and after != before:
+            log.warning("the store changed the content type of %s from %s to %s while setting "
+                        "its retention; the bytes are unchanged", key, before, after)
 
     # -- writing ---------------------------------------------------------------
 

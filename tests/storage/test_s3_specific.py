@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import logging
 import os
 import tracemalloc
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from storage import ObjectExists, StorageError, store_from_url
+from storage.local import LocalStore
 from tests.storage.conftest import LocalBackend, S3Backend
 from tests.storage.helpers import PART_SIZE, GeneratedStream
 
@@ -102,6 +106,173 @@ def test_ensure_bucket_is_idempotent_and_sets_default_retention(s3):
     retention = rule["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert retention == {"Mode": "COMPLIANCE", "Days": 1}
     assert s3.store.object_lock
+
+
+# -- retention (retain_until) -------------------------------------------------------
+
+
+def _in_days(days: float) -> datetime:
+    return (datetime.now(timezone.utc) + timedelta(days=days)).replace(microsecond=0)
+
+
+def _retention(s3, key, version_id=None) -> tuple[str, datetime]:
+    arguments = {"Bucket": s3.bucket, "Key": key}
+    if version_id:
+        arguments["VersionId"] = version_id
+    answer = s3.store.client.get_object_retention(**arguments)["Retention"]
+    return answer["Mode"], answer["RetainUntilDate"].astimezone(timezone.utc)
+
+
+@pytest.mark.s3
+def test_retain_until_sets_the_object_lock_retention_of_the_version(s3):
+    stored = s3.store.put("archive/photo.jpg", io.BytesIO(b"jpeg"), content_type="image/jpeg")
+    written = _retention(s3, "archive/photo.jpg")
+    until = _in_days(30 * 365)
+
+    assert s3.store.retain_until("archive/photo.jpg", until, version_id=stored.version_id) \
+        == until
+
+    assert written[1] < until
+    assert _retention(s3, "archive/photo.jpg", stored.version_id) == ("COMPLIANCE", until)
+    with pytest.raises(ClientError):
+        s3.store.client.delete_object(Bucket=s3.bucket, Key="archive/photo.jpg",
+                                      VersionId=stored.version_id)
+    # Never shortened, also when asked through the version id.
+    assert s3.store.retain_until("archive/photo.jpg", _in_days(400),
+                                 version_id=stored.version_id) == until
+    assert _retention(s3, "archive/photo.jpg")[1] == until
+
+
+@pytest.mark.s3
+def test_retain_until_acts_on_the_named_version_only(s3):
+    first = s3.store.put("archive/doc.pdf", io.BytesIO(b"%PDF-1.7 first"))
+    # A second version, written behind the store's back (the bucket default locks it).
+    second = s3.store.client.put_object(Bucket=s3.bucket, Key="archive/doc.pdf",
+                                        Body=b"%PDF-1.7 second")["VersionId"]
+    before = _retention(s3, "archive/doc.pdf", second)
+    until = _in_days(365)
+
+    assert s3.store.retain_until("archive/doc.pdf", until, version_id=first.version_id) == until
+
+    assert _retention(s3, "archive/doc.pdf", first.version_id)[1] == until
+    assert _retention(s3, "archive/doc.pdf", second) == before
+    # Without a version id the current version is meant.
+    later = until + timedelta(days=1)
+    assert s3.store.retain_until("archive/doc.pdf", later) == later
+    assert _retention(s3, "archive/doc.pdf", second)[1] == later
+    assert _retention(s3, "archive/doc.pdf", first.version_id)[1] == until
+    with pytest.raises(FileNotFoundError):
+        s3.store.retain_until("archive/doc.pdf", until, version_id="0" * 32)
+
+
+@pytest.mark.s3
+def test_retain_until_with_lock_mode_none_is_a_no_op(s3):
+    s3.store.put("archive/none.txt", io.BytesIO(b"n"))
+    before = _retention(s3, "archive/none.txt")
+    unlocked = s3.make_store(lock_mode="none")
+
+    assert unlocked.retain_until("archive/none.txt", _in_days(3650)) is None
+
+    assert _retention(s3, "archive/none.txt") == before
+    with pytest.raises(FileNotFoundError):
+        unlocked.retain_until("archive/missing.txt", _in_days(30))
+    with pytest.raises(ValueError):
+        unlocked.retain_until("archive/none.txt", _in_days(-1))
+
+
+@pytest.mark.s3
+def test_retain_until_on_a_bucket_without_object_lock_returns_none(s3):
+    plain = s3.make_store(bucket=s3.bucket + "-plain")
+    plain.ensure_bucket(object_lock=False)
+    plain.put("x.txt", io.BytesIO(b"x"))
+
+    assert plain.retain_until("x.txt", _in_days(30)) is None
+    with pytest.raises(FileNotFoundError):
+        plain.retain_until("y.txt", _in_days(30))
+
+
+@pytest.mark.s3
+def test_retain_until_keeps_the_mode_in_force(s3):
+    governance = s3.make_store(lock_mode="GOVERNANCE")
+    s3.store.put("archive/compliance.txt", io.BytesIO(b"c"))
+    governance.put("archive/governance.txt", io.BytesIO(b"g"))
+    assert _retention(s3, "archive/governance.txt")[0] == "GOVERNANCE"
+    until = _in_days(100)
+
+    # A GOVERNANCE store never weakens COMPLIANCE; a COMPLIANCE store extends
+    # GOVERNANCE as GOVERNANCE (changing the mode would need a bypass).
+    assert governance.retain_until("archive/compliance.txt", until) == until
+    assert s3.store.retain_until("archive/governance.txt", until) == until
+
+    assert _retention(s3, "archive/compliance.txt") == ("COMPLIANCE", until)
+    assert _retention(s3, "archive/governance.txt") == ("GOVERNANCE", until)
+
+
+@pytest.mark.s3
+def test_retain_until_writes_again_a_retention_the_store_did_not_keep(s3, monkeypatch):
+    s3.store.put("archive/lost.txt", io.BytesIO(b"l"))
+    client = s3.store.client
+    real = client.put_object_retention
+    calls = []
+
+    def loses_the_first(**kwargs):  # plays a racing writer that put its earlier end back
+        calls.append(kwargs)
+        return {} if len(calls) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(client, "put_object_retention", loses_the_first)
+    until = _in_days(50)
+
+    assert s3.store.retain_until("archive/lost.txt", until) == until
+    assert len(calls) == 2
+
+    calls.clear()
+    monkeypatch.setattr(client, "put_object_retention", lambda **kwargs: calls.append(kwargs))
+    with pytest.raises(StorageError, match="keeps"):
+        s3.store.retain_until("archive/lost.txt", until + timedelta(days=1))
+    assert len(calls) == 3
+    assert _retention(s3, "archive/lost.txt")[1] == until
+
+
+@pytest.mark.s3
+def test_retain_until_refused_by_the_store_raises_storage_error(s3, monkeypatch):
+    s3.store.put("archive/refused.txt", io.BytesIO(b"r"))
+    before = _retention(s3, "archive/refused.txt")
+
+    def refuse(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied."},
+                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObjectRetention")
+
+    monkeypatch.setattr(s3.store.client, "put_object_retention", refuse)
+    with pytest.raises(StorageError, match="AccessDenied"):
+        s3.store.retain_until("archive/refused.txt", _in_days(30))
+    assert _retention(s3, "archive/refused.txt") == before
+
+
+@pytest.mark.s3
+def test_retain_until_on_a_dead_store_raises_storage_error(s3):
+    with pytest.raises(StorageError):
+        s3.dead_store().retain_until("archive/any.txt", _in_days(30))
+
+
+@pytest.mark.s3
+def test_seaweedfs_resets_the_content_type_when_writing_a_retention(s3, caplog):
+    """A SeaweedFS (4.48) flaw the store can only report: bytes, digest and metadata stay."""
+    stored = s3.store.put("archive/scan.pdf", io.BytesIO(b"%PDF-1.7 scan"),
+                          content_type="application/pdf", metadata={"record-id": "3"})
+
+    with caplog.at_level(logging.WARNING, logger="storage.s3"):
+        s3.store.retain_until("archive/scan.pdf", _in_days(30))
+
+    head = s3.store.head("archive/scan.pdf")
+    assert (head.sha256, head.metadata, head.version_id) == (
+        stored.sha256, {"record-id": "3"}, stored.version_id)
+    assert head.content_type == "application/octet-stream"
+    assert "changed the content type of archive/scan.pdf from application/pdf" in caplog.text
+    # A retention already long enough is not written again: nothing more changes.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="storage.s3"):
+        s3.store.retain_until("archive/scan.pdf", _in_days(2))
+    assert caplog.text == ""
 
 
 # -- sha256 of multipart objects ---------------------------------------------------
@@ -329,3 +500,86 @@ def test_local_store_from_relative_url(tmp_path, monkeypatch):
     store.put("k.txt", io.BytesIO(b"k"))
 
     assert (tmp_path / "relative" / "objects" / "k.txt").read_bytes() == b"k"
+
+
+def _sidecar(local, key) -> dict:
+    folder, _, name = key.rpartition("/")
+    return json.loads((local.root / folder / f".{name}.meta.json").read_bytes())
+
+
+def test_local_retention_survives_reopening_the_store(local):
+    stored = local.store.put("archive/1/record.pdf", io.BytesIO(b"%PDF-1.7 kept"),
+                             content_type="application/pdf")
+    until = _in_days(30 * 365)
+    local.store.retain_until("archive/1/record.pdf", until)
+
+    reopened = LocalStore(local.root, create=False)
+
+    assert reopened.retain_until("archive/1/record.pdf", _in_days(10)) == until
+    record = _sidecar(local, "archive/1/record.pdf")
+    assert record["retain_until"] == until.isoformat()
+    assert (record["sha256"], record["content_type"]) == (stored.sha256, "application/pdf")
+    sidecar = local.root / "archive" / "1" / ".record.pdf.meta.json"
+    assert sidecar.stat().st_mode & 0o777 == 0o444
+    assert list(reopened.list_keys()) == ["archive/1/record.pdf"]
+    assert local.leftovers() == []
+    with pytest.raises(ObjectExists):
+        reopened.put("archive/1/record.pdf", io.BytesIO(b"substitute"))
+
+
+def test_local_retention_has_no_versions(local):
+    local.store.put("archive/2.txt", io.BytesIO(b"2"))
+    with pytest.raises(FileNotFoundError):
+        local.store.retain_until("archive/2.txt", _in_days(30), version_id="v1")
+
+
+def test_local_retention_failing_to_write_keeps_the_previous_record(local, monkeypatch):
+    local.store.put("archive/3.txt", io.BytesIO(b"3"))
+    until = _in_days(100)
+    local.store.retain_until("archive/3.txt", until)
+
+    def broken_replace(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("storage.local.os.replace", broken_replace)
+    with pytest.raises(StorageError):
+        local.store.retain_until("archive/3.txt", _in_days(200))
+    monkeypatch.undo()
+
+    assert _sidecar(local, "archive/3.txt")["retain_until"] == until.isoformat()
+    assert local.leftovers() == []
+    assert local.store.retain_until("archive/3.txt", _in_days(1)) == until
+
+
+def test_local_retention_of_an_object_whose_sidecar_is_missing(local):
+    local.store.put("archive/4.txt", io.BytesIO(b"4"))
+    (local.root / "archive" / ".4.txt.meta.json").unlink()  # as after a crash between the links
+    until = _in_days(30)
+
+    assert local.store.retain_until("archive/4.txt", until) == until
+
+    assert _sidecar(local, "archive/4.txt") == {"key": "archive/4.txt",
+                                                "retain_until": until.isoformat()}
+    assert local.store.head("archive/4.txt").sha256 is None
+    with pytest.raises(ObjectExists):
+        local.store.put("archive/4.txt", io.BytesIO(b"other"))
+
+
+def test_local_retention_set_between_the_two_links_of_a_put_is_kept(local, monkeypatch):
+    store = local.store
+    link_sidecar = store._link_sidecar
+    until = _in_days(365)
+
+    def retained_first(meta_tmp, path):
+        # The object is linked, its sidecar not yet: archiving gets in between.
+        assert store.retain_until("archive/5.txt", until) == until
+        link_sidecar(meta_tmp, path)
+
+    monkeypatch.setattr(store, "_link_sidecar", retained_first)
+    stored = store.put("archive/5.txt", io.BytesIO(b"5"), metadata={"record-id": "5"})
+
+    record = _sidecar(local, "archive/5.txt")
+    assert record["retain_until"] == until.isoformat()
+    assert (record["sha256"], record["metadata"]) == (stored.sha256, {"record-id": "5"})
+    assert store.head("archive/5.txt").sha256 == stored.sha256
+    assert local.leftovers() == []
