@@ -75,6 +75,11 @@ class Config:
     # Limitation period for punishment, 行政处罚法 art. 36 (local rules may extend it to 5 years).
     LIMITATION_YEARS = _int("LIMITATION_YEARS", 2)
     DECISION_DAYS = _int("DECISION_DAYS", 90)
+    # The night when no compulsory execution takes place unless the head marks it urgent
+    # (行政强制法 art. 43), as "HH:MM-HH:MM" in local time.
+    EXECUTION_QUIET_HOURS = os.environ.get("EXECUTION_QUIET_HOURS", "22:00-06:00")
+    # Archiving a case extends the retention (object lock) of its records to this many years.
+    ARCHIVE_RETENTION_YEARS = _int("ARCHIVE_RETENTION_YEARS", 30)
     # The CJK font embedded in the PDF documents (.ttc/.ttf/.otf); empty = search the usual Debian
     # paths (fonts-noto-cjk first). PDF_FONT_INDEX is the face inside that collection; unset = the
     # Simplified Chinese face of the known Noto CJK files, 0 for any other file.

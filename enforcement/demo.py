@@ -497,7 +497,34 @@ def load_demo(*, strict: bool = False) -> bool:
     for draft in sorted(drafts, key=lambda d: d.filed_on):
         _load_case(draft, town, cast, strict)
     _disclosure_stories(town, cast)
+    _execution_story(town, cast)
     return True
+
+
+def _execution_story(town: Body, cast: Cast) -> None:
+    """One forced demolition being prepared: the compulsory-execution decision served, two officers and a
+    camera assigned, the party told to attend, a morning after the story's end booked. Its go/no-go list
+    still names what is missing (the party's periods to challenge have not run out)."""
+    from datetime import datetime, time
+
+    from .services import execution
+    from .services.calendar import add_working_days
+
+    case = next((c for c in db.session.scalars(select(Case).where(
+        Case.body_id == town.id, Case.stage == Stage.EXECUTION.value).order_by(Case.id))
+        if execution.is_forced_demolition(c)), None)
+    if case is None:
+        return
+    lead = next(o.user for o in case.active_officers if o.lead) if any(o.lead for o in case.active_officers) \
+        else case.active_officers[0].user
+    day = STORY_END - timedelta(days=3)
+    _upload(case, lead, "enforcement_decision", day, "强制执行（拆除）决定书")
+    _serve(case, day, lead, "enforcement_decision")
+    _serve(case, day, lead, "attendance_notice")
+    officers = [o.user for o in case.active_officers]
+    execution.plan_demolition(case, actor=lead, scheduled_at=datetime.combine(add_working_days(STORY_END, 5),
+                                                                             time(9, 0)),
+                              camera="执法记录仪 DSJ-207、DSJ-208", officer_ids=[u.id for u in officers], today=day)
 
 
 def _disclosure_stories(town: Body, cast: Cast) -> None:
@@ -660,8 +687,62 @@ def _step(case: Case, target: Stage, day: date, draft: Draft, cast: Cast) -> Non
         return
     # The head orders execution; the lead officer moves the rest.
     actor = cast.head if target == Stage.EXECUTION else draft.lead
+    if target == Stage.CLOSED:
+        _carry_out(case, day, draft)
     _add_records(case, day, draft.lead)
+    if target == Stage.CLOSED:
+        from .services import closing
+
+        closing.run_self_check(case, actor=draft.lead, today=day)
     workflow.advance(case, target, actor=actor, today=day)
+    if target == Stage.SERVICE:
+        _serve(case, day, draft.lead, "decision")
+    elif target == Stage.EXECUTION:
+        _remind(case, day, draft)
+
+
+def _serve(case: Case, day: date, officer: User, document: str) -> None:
+    """送达: handed to the party, who signs the 送达回证 (uploaded, then named as the proof)."""
+    from .services import serving
+
+    receipt = _upload(case, officer, "service_receipt", day,
+                      f"送达回证（{serving.document_label(document)}，当事人签收）")
+    serving.record_service(case, actor=officer, document=document, method="direct", served_on=day,
+                           proof_record_id=receipt.id, recipient=case.party_name, today=day)
+
+
+def _remind(case: Case, day: date, draft: Draft) -> None:
+    """执行: the reminder (催告书) served the day execution begins, and the party's statement on it."""
+    from .services import execution
+
+    _upload(case, draft.lead, "reminder", day, "履行催告书")
+    _serve(case, day, draft.lead, "reminder")
+    if draft.statement:
+        execution.record_statement(case, actor=draft.lead, heard_on=day, today=day,
+                                   statement="当事人称：" + draft.statement)
+    else:
+        execution.record_statement(case, actor=draft.lead, heard_on=day, waived=True, today=day)
+
+
+def _carry_out(case: Case, day: date, draft: Draft) -> None:
+    """Before closing: the fine paid (with the late penalty if it came late), or the order complied with."""
+    from .models import DecisionType
+    from .services import execution
+    from .services.decisions import current_decision
+
+    decision = current_decision(case)
+    if decision is None or decision.decision_type in execution.EXECUTES_ITSELF:
+        return
+    if decision.fine_amount:
+        state = execution.fine_state(case, day)
+        if state is not None and not state.settled:
+            receipt = _upload(case, draft.lead, "fine_receipt", day, "罚款缴纳凭证（银行代收）")
+            execution.record_payment(case, actor=draft.lead, paid_on=day, amount=state.outstanding,
+                                     receipt_record_id=receipt.id, today=day)
+    if decision.decision_type != DecisionType.FINE.value:
+        proof = _upload(case, draft.lead, "compliance_proof", day, "当事人自行拆除（改正）到位的现场照片及情况说明")
+        execution.record_compliance(case, actor=draft.lead, complied_on=day, record_id=proof.id, today=day,
+                                    note="经催告，当事人已在期限内自行拆除违法建设。")
 
 
 def _serve_notice(case: Case, day: date, draft: Draft) -> None:

@@ -179,6 +179,63 @@ class Factory:
         db.session.commit()
         return decision
 
+    # --- service, execution and closing, through the real services ----------------------------------
+
+    def serve(self, case, *, actor=None, document: str = "decision", method: str = "direct",
+              served_on: date | None = None, today: date | None = None, **kw):
+        """A service of the document recorded with its receipt (送达回证) uploaded first."""
+        from enforcement.services import serving
+
+        actor = actor or next(o.user for o in case.active_officers)
+        today = today or date.today()
+        if served_on is None:
+            from enforcement.services.decisions import current_decision
+
+            decision = current_decision(case)
+            served_on = max(decision.decided_on, min(today, decision.decided_on)) if decision else today
+        receipt = add_record(case, "service_receipt", actor=actor)
+        kw.setdefault("recipient", "张三")
+        row = serving.record_service(case, actor=actor, document=document, method=method, served_on=served_on,
+                                     proof_record_id=receipt.id, today=today, **kw)
+        db.session.commit()
+        return row
+
+    def comply(self, case, *, actor=None, complied_on: date | None = None, today: date | None = None):
+        """The party's voluntary compliance recorded with its proof."""
+        from enforcement.services import execution
+
+        actor = actor or next(o.user for o in case.active_officers)
+        today = today or date.today()
+        proof = add_record(case, "compliance_proof", actor=actor)
+        row = execution.record_compliance(case, actor=actor, complied_on=complied_on or today, record_id=proof.id,
+                                          note="当事人已自行拆除", today=today)
+        db.session.commit()
+        return row
+
+    def self_check(self, case, *, actor=None, today: date | None = None):
+        from enforcement.services import closing
+
+        actor = actor or next(o.user for o in case.active_officers)
+        row = closing.run_self_check(case, actor=actor, today=today)
+        db.session.commit()
+        return row
+
+    def close(self, case, *, actor=None, today: date | None = None):
+        """From service or execution to closed: served, complied with (when needed), self-checked."""
+        from enforcement.models import Stage
+        from enforcement.services import execution, serving, workflow
+
+        actor = actor or next(o.user for o in case.active_officers)
+        today = today or date.today()
+        if serving.decision_service(case, today).service is None:
+            self.serve(case, actor=actor, today=today)
+        if execution._nothing_left_to_execute(case, today) and execution.path(case) == "forced":
+            self.comply(case, actor=actor, today=today)
+        add_required_records(case, actor=actor)
+        self.self_check(case, actor=actor, today=today)
+        workflow.advance(case, Stage.CLOSED, actor=actor, today=today)
+        db.session.commit()
+
 
 AV_FIELDS = {"av_method": "执法记录仪全程录制", "av_maker": "执法人员", "av_proves": "现场状况",
              "transcript": "录音文字记录"}

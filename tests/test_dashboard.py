@@ -44,9 +44,20 @@ def test_a_case_published_on_time_scores_ok(make, team):
     assert got["disclosure"] == "ok" and got["publication_deadline"] == "ok"
     assert got["decision_deadline"] == "ok"
     assert got["review"] == "not_applicable"  # a fine of 5000 is not major
-    assert got["service"] == "not_applicable" and got["withdrawal"] == "not_applicable"
+    assert got["service"] == "pending" and got["withdrawal"] == "not_applicable"
     service = next(i for i in dashboard.scorecard(case, DAY) if i.key == "service")
-    assert service.detail == "Service is not recorded yet."
+    assert service.detail == "Not served yet; due by 2026-10-29."  # 7 working days after 20 October
+
+
+def test_the_service_item_says_served_on_time_late_or_overdue(make, team):
+    case, _decision = decided(make, team)
+    assert states(case, date(2026, 10, 30))["service"] == "late"  # not served, past the 7 working days
+    make.serve(case, served_on=date(2026, 10, 30), today=date(2026, 10, 30))
+    item = next(i for i in dashboard.scorecard(case, date(2026, 11, 2)) if i.key == "service")
+    assert item.state == "late" and "2026-10-30" in item.detail and "2026-10-29" in item.detail
+    other, _decision = decided(make, team)
+    make.serve(other, served_on=date(2026, 10, 29), today=date(2026, 10, 29))
+    assert states(other, date(2026, 11, 2))["service"] == "ok"
 
 
 def test_a_late_publication_scores_late(make, team):
@@ -152,7 +163,7 @@ def test_officers_get_403_and_auditors_heads_admins_see_the_dashboard(team, spre
         assert spread["overdue"].number in page.get_data(as_text=True)
         assert spread["foreign"].number not in page.get_data(as_text=True)
     card = as_user(team["auditor"]).get(f"/dashboard/cases/{spread['ok'].id}")
-    assert card.status_code == 200 and "Service is not recorded yet." in card.get_data(as_text=True)
+    assert card.status_code == 200 and "Service within 7 working days" in card.get_data(as_text=True)
     assert as_user(team["auditor"]).get(f"/dashboard/cases/{spread['foreign'].id}").status_code == 404
     show = as_user(team["head"]).get(f"/cases/{spread['ok'].id}")
     assert f"/dashboard/cases/{spread['ok'].id}" in show.get_data(as_text=True)

@@ -57,7 +57,11 @@ def drive(case, *stages, actor, make=None, team=None, today=LATER):
         if stage == Stage.DECISION:
             assert make is not None and team is not None, "the decision needs make and team"
             make.decide(case, team, today=today)
+        elif stage == Stage.CLOSED and make is not None:
+            make.close(case, actor=actor, today=today)
         else:
+            if case.stage == Stage.SERVICE.value and make is not None:
+                make.serve(case, actor=actor, today=today)
             workflow.advance(case, stage, actor=actor, today=today)
             db.session.commit()
 
@@ -328,6 +332,10 @@ def test_each_move_writes_one_audit_event_with_the_stages_before_and_after(make,
             assert new == ["record.generated", "decision.made", "case.stage_changed", "publication.drafted"]
             actor, after = team["head"], {"stage": stage.value}
         else:
+            if stage == Stage.CLOSED:  # served (a warning needs nothing more) and self-checked first
+                make.serve(case, actor=team["officer2"], today=LATER)
+                make.self_check(case, actor=team["officer2"], today=LATER)
+                total = db.session.scalar(select(func.count(AuditEvent.id)))
             workflow.advance(case, stage, actor=team["officer2"], today=LATER, reason="按程序推进")
             db.session.commit()
             assert db.session.scalar(select(func.count(AuditEvent.id))) == total + 1

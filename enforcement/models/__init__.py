@@ -11,3 +11,5 @@ from .disclosure import (AnnualReport, Challenge, ChallengeKind, ChallengeOutcom
                          HoldReason, Publication, PublicationCategory, PublicationKind, PublicationStatus,
                          WITHDRAWING_OUTCOMES)
 from .checks import CheckRun  # noqa: F401
+from .execution import (DocumentService, Execution, FinePayment, SelfCheck, ServedDocument,  # noqa: F401
+                        ServiceMethod, execution_officers)

@@ -246,6 +246,7 @@ class Challenge(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(20))
     outcome_on: Mapped[date | None] = mapped_column(Date)
     outcome_note: Mapped[str] = mapped_column(Text, default="")
+    defence_submitted_on: Mapped[date | None] = mapped_column(Date)  # the defence and evidence handed in
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

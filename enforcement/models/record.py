@@ -52,13 +52,18 @@ class RecordType(db.Model):
 class RecordRequirement(db.Model):
     """A case may not leave `stage` without a current record of `type_code`.
 
-    `matter_category` and `route` narrow the rule (NULL: every category / every route).
+    `matter_category` and `route` narrow the rule (NULL: every category / every route);
+    `execution_path` narrows an execution rule to a forced execution or to voluntary compliance
+    (NULL: both).
     """
 
     __tablename__ = "record_requirements"
     __table_args__ = (
-        UniqueConstraint("stage", "type_code", "matter_category", "route", name="uq_record_requirements_rule"),
+        UniqueConstraint("stage", "type_code", "matter_category", "route", "execution_path",
+                         name="uq_record_requirements_rule"),
         CheckConstraint(enum_check("stage", [s.value for s in Stage]), name="stage_known"),
+        CheckConstraint("execution_path IS NULL OR execution_path IN ('forced', 'voluntary')",
+                        name="execution_path_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +71,7 @@ class RecordRequirement(db.Model):
     type_code: Mapped[str] = mapped_column(ForeignKey("record_types.code"))
     matter_category: Mapped[str | None] = mapped_column(String(20))
     route: Mapped[str | None] = mapped_column(String(20))
+    execution_path: Mapped[str | None] = mapped_column(String(20))
     basis: Mapped[str] = mapped_column(String(200), default="")  # the rule's legal basis, shown with it
 
     record_type: Mapped[RecordType] = relationship(lazy="joined")

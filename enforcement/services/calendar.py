@@ -74,13 +74,23 @@ def working_days_between(start: date, end: date) -> int:
     return count
 
 
-def add_calendar_days(start: date, days: int, *, roll_to_workday: bool = True) -> date:
-    """`days` calendar days after `start`; a period ending on a holiday ends on the next working day."""
+def add_calendar_days(start: date, days: int, *, roll_to_workday: bool = True, lenient: bool = False) -> date:
+    """`days` calendar days after `start`; a period ending on a holiday ends on the next working day.
+
+    `lenient`: where the calendar does not know the year of the end yet, roll past Saturdays and
+    Sundays only instead of raising CalendarUnknown (for a figure shown on a page; a gate that
+    must be exact checks `covers` itself)."""
     end = start + timedelta(days=days)
     if roll_to_workday:
-        overrides = _overrides(end, end + timedelta(days=30))
-        while not is_workday(end, overrides):
-            end += timedelta(days=1)
+        try:
+            overrides = _overrides(end, end + timedelta(days=30))
+            while not is_workday(end, overrides):
+                end += timedelta(days=1)
+        except CalendarUnknown:
+            if not lenient:
+                raise
+            while end.weekday() >= 5:
+                end += timedelta(days=1)
     return end
 
 

@@ -18,6 +18,12 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(zone)).date()
 
 
+def local_now() -> datetime:
+    """The local (Beijing) wall-clock time, naive, as local times are stored (e.g. an execution's start)."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
+    return datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+
+
 def to_local(at: datetime) -> datetime:
     """A stored (naive UTC) time in the local zone where the law is applied."""
     from datetime import timezone

@@ -94,9 +94,8 @@ def _disclosure_item(pub: Publication | None, decision: Decision | None, today: 
 
 def _records_item(case: Case) -> Item:
     label = _("Records complete per stage")
-    order = [s.value for s in Stage]
-    current = order.index(case.stage) if case.stage in order else 0
-    passed = order[:current]
+    # The stages the case has been in and left (not execution for a case closed straight after service).
+    passed = [s.value for s in records_service.stages_visited(case) if s.value != case.stage]
     missing = [item for item in records_service.checklist(case) if item.stage in passed and not item.met]
     if missing:
         names = ", ".join(sorted({records_service.type_label(m.record_type) for m in missing}))
@@ -149,6 +148,24 @@ def _withdrawal_item(pub: Publication | None, today: date) -> Item:
     return Item("withdrawal", label, PENDING, _("To be withdrawn by %(due)s.", due=pub.withdraw_due_on))
 
 
+def _service_item(case: Case, today: date) -> Item:
+    from . import serving
+
+    label = _("Service within 7 working days")
+    state = serving.decision_service(case, today)
+    if state.state == "not_applicable":
+        return Item("service", label, PENDING if case.stage in OPEN_STAGES else NOT_APPLICABLE,
+                    _("No decision in force to serve."))
+    row = state.service
+    if row is not None:
+        detail = _("Served on %(on)s, due by %(due)s (%(method)s).", on=row.served_on,
+                   method=serving.method_label(row.method), due=state.due_on)
+        return Item("service", label, LATE if state.state == "late" else OK, detail)
+    if state.state == "overdue":
+        return Item("service", label, LATE, _("Not served; it was due by %(due)s.", due=state.due_on))
+    return Item("service", label, PENDING, _("Not served yet; due by %(due)s.", due=state.due_on))
+
+
 def scorecard(case: Case, today: date) -> list[Item]:
     decision = decisions_service.original_decision(case)
     pub = _decision_publication(decision)
@@ -159,7 +176,7 @@ def scorecard(case: Case, today: date) -> list[Item]:
         _records_item(case),
         _review_item(decision),
         _decision_item(case, decision, today),
-        Item("service", _("Service"), NOT_APPLICABLE, _("Service is not recorded yet.")),
+        _service_item(case, today),
         publication,
         _withdrawal_item(pub, today),
     ]
@@ -259,21 +276,24 @@ def totals(user, *, group_by: str = "month", filters: Filters | None = None, tod
     today = today or local_today()
     joined, conds, flags, _d, lead, _p = _base(scope, filters or Filters(), today, need_lead=group_by == "officer")
     count = lambda cond: func.sum(when((cond, 1), else_=0))  # noqa: E731
-    if group_by == "body":
-        key, label = Case.body_id, Body.name
-        joined = joined.join(Body, Body.id == Case.body_id)
-    elif group_by == "matter":
-        key, label = Case.matter_id, Matter.name
-        joined = joined.join(Matter, Matter.id == Case.matter_id)
-    elif group_by == "officer":
-        key, label = lead.c.user_id, User.name
-        joined = joined.outerjoin(User, User.id == lead.c.user_id)
-    else:
-        key = label = _month(Case.filed_on)
-    query = (select(key.label("key"), label.label("label"), func.count().label("cases"),
+    # Grouped by the key alone (no join to the names over every case); the few names are read after.
+    names = {"body": Body, "matter": Matter, "officer": User}.get(group_by)
+    key = {"body": Case.body_id, "matter": Case.matter_id, "officer": lead.c.user_id}.get(group_by)
+    if key is None:
+        key = _month(Case.filed_on)
+    query = (select(key.label("key"), func.count().label("cases"),
                     *(count(cond).label(name) for name, cond in flags.items()))
-             .select_from(joined).where(*conds).group_by(key, label).order_by(label))
-    return [dict(row._mapping) for row in db.session.execute(query)]
+             .select_from(joined).where(*conds).group_by(key))
+    rows = [dict(row._mapping) for row in db.session.execute(query)]
+    if names is None:
+        for row in rows:
+            row["label"] = row["key"]
+    else:
+        ids = [row["key"] for row in rows if row["key"] is not None]
+        found = {i: n for i, n in db.session.execute(select(names.id, names.name).where(names.id.in_(ids)))}
+        for row in rows:
+            row["label"] = found.get(row["key"])
+    return sorted(rows, key=lambda row: (row["label"] is None, str(row["label"] or "")))
 
 
 @dataclass

@@ -73,6 +73,11 @@ def requirements(case: Case, stage: Stage | str | None = None) -> list[RecordReq
         (RecordRequirement.route.is_(None)) | (RecordRequirement.route == case.route))
     if stage is not None:
         query = query.where(RecordRequirement.stage == Stage(stage).value)
+    # An execution rule is for a forced execution or for voluntary compliance, as the case went.
+    from .execution import path
+
+    query = query.where((RecordRequirement.execution_path.is_(None)) |
+                        (RecordRequirement.execution_path == path(case)))
     rules = list(db.session.scalars(query))
     rules.sort(key=lambda r: (STAGE_ORDER.index(Stage(r.stage)), r.record_type.sort))
     return rules
@@ -115,6 +120,23 @@ def checklist(case: Case) -> list[ChecklistItem]:
         by_type.setdefault(record.type_code, []).append(record)
     return [ChecklistItem(rule.stage, rule.record_type, rule.basis, by_type.get(rule.type_code, []))
             for rule in requirements(case)]
+
+
+def stages_visited(case: Case) -> list[Stage]:
+    """The stages the case has been in, in order, the current one included (a case may skip review,
+    or close straight after service without entering execution), read off its stage changes."""
+    import json
+
+    from ..models import AuditEvent
+
+    afters = db.session.scalars(select(AuditEvent.after).where(AuditEvent.case_id == case.id,
+                                                               AuditEvent.action == "case.stage_changed"))
+    seen = {Stage.FILING, Stage(case.stage)}
+    for after in afters:
+        stage = json.loads(after or "{}").get("stage")
+        if stage in Stage._value2member_map_:
+            seen.add(Stage(stage))
+    return [s for s in STAGE_ORDER if s in seen]
 
 
 def missing_for(case: Case, stage: Stage | str) -> list[ChecklistItem]:
@@ -313,6 +335,8 @@ def begin_upload(case: Case, actor: User, *, filename: str, size, type_code: str
 def _check_evidence_open(case: Case, kind: RecordType, stage: Stage) -> None:
     """Evidence closes with the decision (行政诉讼证据规定 art. 60); a closed case takes its closing report only."""
     current = Stage(case.stage)
+    if current == Stage.ARCHIVED:
+        raise DomainError(_("The case is archived: its file is read-only."))
     if current == Stage.CLOSED and kind.code != "closing_report":
         raise DomainError(_("The case is closed: only its closing report can be added."))
     decided = STAGE_ORDER.index(current) >= STAGE_ORDER.index(Stage.DECISION)

@@ -108,6 +108,10 @@ def advance(case: Case, target: Stage | str, *, actor: User, today: date | None 
     audit.record("case.stage_changed", "case", case.id, f"{case.number} {case.party_name}", actor=actor,
                  before={"stage": before}, after={"stage": target.value, **({"reason": reason} if reason else {})},
                  body_id=case.body_id, case_id=case.id)
+    if target == Stage.ARCHIVED:
+        from .closing import on_archived
+
+        on_archived(case, actor)
 
 
 # --- the gates this module knows -------------------------------------------------------------
@@ -143,3 +147,4 @@ def _officers_valid_today(case: Case, today: date) -> list[str]:
 # Gates defined by later modules register themselves when imported: import them with the machine.
 from . import records  # noqa: E402,F401  (required-records gates)
 from . import notice, review, decisions  # noqa: E402,F401  (notice, review and decision gates)
+from . import serving, execution, closing  # noqa: E402,F401  (service, execution and closing gates)
