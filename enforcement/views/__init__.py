@@ -8,6 +8,7 @@ from .challenges import bp as challenges_bp
 from .dashboard import bp as dashboard_bp
 from .decisions import bp as decisions_bp
 from .disclosure import bp as disclosure_bp
+from .execution import bp as execution_bp
 from .main import bp as main_bp
 from .oversight import bp as oversight_bp
 from .public import bp as public_bp
@@ -17,4 +18,4 @@ from .review import bp as review_bp
 
 BLUEPRINTS = (auth_bp, main_bp, cases_bp, admin_bp, api_bp, public_bp, records_bp, review_bp,
               decisions_bp, disclosure_bp, reports_bp, challenges_bp, oversight_bp, archive_bp,
-              dashboard_bp)
+              dashboard_bp, execution_bp)
