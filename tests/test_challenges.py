@@ -3,6 +3,7 @@ day its copy arrived, the defence is due 10 or 15 days later, and an outcome tha
 or finds the decision unlawful starts the withdrawal of its publication."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -71,3 +72,31 @@ def test_an_outcome_upholding_the_decision_leaves_its_notice_online(make, team):
     challenges.record_outcome(row, actor=team["head"], outcome="upheld", outcome_on=date(2026, 11, 18),
                               today=date(2026, 11, 20))
     assert pub.withdraw_due_on is None and pub.status == "published"
+
+
+def test_the_defence_handed_in_ends_the_obligation_and_says_whether_it_was_on_time(make, team):
+    case, _ = decided(make, team)
+    row = challenges.record_challenge(case, actor=team["officer"], kind="reconsideration", forum="县人民政府",
+                                      received_on=date(2026, 10, 22), today=date(2026, 10, 23))
+    db.session.commit()
+    body = [team["body"].id]
+    assert [o.challenge.id for o in challenges.defence_obligations(body, date(2026, 10, 30))] == [row.id]
+    with pytest.raises(GateRefused, match="between the day the copy was received and today"):
+        challenges.record_defence(row, actor=team["officer"], submitted_on=date(2026, 10, 21), today=date(2026, 11, 5))
+    with pytest.raises(GateRefused, match="between the day the copy was received and today"):
+        challenges.record_defence(row, actor=team["officer"], submitted_on=date(2026, 11, 6), today=date(2026, 11, 5))
+    with pytest.raises(GateRefused, match="Give the day"):
+        challenges.record_defence(row, actor=team["officer"], submitted_on=None, today=date(2026, 11, 5))
+    with pytest.raises(PermissionDenied):
+        challenges.record_defence(row, actor=team["auditor"], submitted_on=date(2026, 11, 2), today=date(2026, 11, 5))
+    challenges.record_defence(row, actor=team["officer"], submitted_on=date(2026, 11, 3), today=date(2026, 11, 5))
+    db.session.commit()
+    assert challenges.defence_obligation(row, date(2026, 11, 5)) is None
+    assert challenges.defence_obligations(body, date(2026, 11, 5)) == []
+    from sqlalchemy import select
+
+    from enforcement.models import AuditEvent
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "challenge.defence"))
+    assert json.loads(event.after)["late"] is True  # due 2 November, handed in on the 3rd
+    with pytest.raises(DomainError, match="already"):
+        challenges.record_defence(row, actor=team["officer"], submitted_on=date(2026, 11, 3), today=date(2026, 11, 5))

@@ -295,3 +295,27 @@ def test_the_panel_offers_the_case_file_export_as_the_evidence_package(app, make
         assert "Export the case file (the evidence package)" in package and "href=" in package
     else:
         assert "is not available yet" in package
+
+
+def post_defence(client, row: Challenge, *, submitted_on="2026-10-30", version=None):
+    prefix = f"defence-{row.id}-"
+    data = {"csrf_token": csrf_token(client, f"/challenges/cases/{row.case_id}"),
+            f"{prefix}version": str(fresh(row.id).version if version is None else version),
+            f"{prefix}submitted_on": submitted_on}
+    return client.post(f"/challenges/{row.id}/defence", data=data)
+
+
+def test_the_defence_handed_in_is_recorded_and_shown_on_time_or_late(make, team, as_user):
+    case, _ = decided(make, team)
+    row = challenge(case, team)
+    client = as_user(team["officer"])
+    assert as_user(team["auditor"]).post(f"/challenges/{row.id}/defence", data={}).status_code in (400, 403)
+    refused = post_defence(client, row, submitted_on="2026-10-01")
+    assert refused.status_code == 422
+    assert "between the day the copy was received and today" in text(refused)
+    assert post_defence(client, row, version=fresh(row.id).version + 7).status_code == 409
+    done = post_defence(client, row, submitted_on="2026-10-30")
+    assert done.status_code == 302 and fresh(row.id).defence_submitted_on == date(2026, 10, 30)
+    panel = section(text(client.get(f"/cases/{case.id}")), "challenges")
+    assert "handed in on 2026-10-30" in panel and "on time" in panel
+    assert f'id="defence-form-{row.id}"' not in panel

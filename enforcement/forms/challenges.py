@@ -62,3 +62,18 @@ class OutcomeForm(FlaskForm):
         kwargs.setdefault("prefix", outcome_prefix(challenge_id))
         super().__init__(*args, **kwargs)
         self.outcome.choices = _choices(labels or {})
+
+
+def defence_prefix(challenge_id: int) -> str:
+    return f"defence-{challenge_id}"
+
+
+class DefenceForm(FlaskForm):
+    """The day the defence and all the evidence were handed in; carries the challenge's version."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    submitted_on = DateField(_l("Defence and evidence handed in on"), validators=[Optional()])
+
+    def __init__(self, *args, challenge_id: int, **kwargs):
+        kwargs.setdefault("prefix", defence_prefix(challenge_id))
+        super().__init__(*args, **kwargs)

@@ -107,6 +107,29 @@ def record_outcome(challenge: Challenge, *, actor: User, outcome: str, outcome_o
     return challenge
 
 
+def record_defence(challenge: Challenge, *, actor: User, submitted_on: date | None,
+                   today: date | None = None) -> Challenge:
+    """The defence and all the evidence handed in (on time or late, as the dates say)."""
+    today = today or local_today()
+    case = challenge.case
+    _require_actor(actor, case)
+    if challenge.defence_submitted_on is not None:
+        raise DomainError(_("The defence of this challenge was handed in on %(day)s already.",
+                            day=challenge.defence_submitted_on))
+    problems = []
+    if submitted_on is None:
+        problems.append(_("Give the day the defence and the evidence were handed in."))
+    elif submitted_on < challenge.received_on or submitted_on > today:
+        problems.append(_("The defence is handed in between the day the copy was received and today."))
+    if problems:
+        raise GateRefused(problems)
+    challenge.defence_submitted_on = submitted_on
+    audit.record("challenge.defence", "challenge", challenge.id, case.number, actor=actor,
+                 after={"defence_submitted_on": submitted_on, "defence_due_on": challenge.defence_due_on,
+                        "late": submitted_on > challenge.defence_due_on}, body_id=case.body_id, case_id=case.id)
+    return challenge
+
+
 # --- what is due: the defence and its evidence ------------------------------------------------------------
 
 # A defence deadline this many calendar days away or closer is "due soon" (the periods are calendar days).
@@ -115,11 +138,9 @@ DEFENCE_DUE_SOON_DAYS = 3
 
 @dataclass(frozen=True)
 class DefenceObligation:
-    """An open challenge (no outcome yet) and where its defence deadline stands as of a day.
-
-    There is no record of the defence being handed in: a challenge stays listed until its outcome is
-    recorded, and "overdue" means the deadline has passed.
-    """
+    """A challenge whose defence is still to be handed in, and where its deadline stands as of a day
+    ("overdue" means the deadline has passed). Once the defence is handed in, or the outcome is
+    recorded, nothing is due."""
 
     challenge: Challenge
     due_on: date
@@ -134,8 +155,8 @@ def defence_state(due_on: date, today: date) -> str:
 
 
 def defence_obligation(challenge: Challenge, today: date | None = None) -> DefenceObligation | None:
-    """Where the defence of one challenge stands (None once its outcome is recorded)."""
-    if challenge.outcome is not None:
+    """Where the defence of one challenge stands (None once it is handed in or the outcome is recorded)."""
+    if challenge.outcome is not None or challenge.defence_submitted_on is not None:
         return None
     today = today or local_today()
     due = challenge.defence_due_on
@@ -147,7 +168,8 @@ def defence_obligations(body_ids, today: date | None = None, *, case_ids=None) -
     overdue ones) first."""
     today = today or local_today()
     query = (select(Challenge).join(Case, Case.id == Challenge.case_id)
-             .where(Case.body_id.in_(list(body_ids) or [-1]), Challenge.outcome.is_(None))
+             .where(Case.body_id.in_(list(body_ids) or [-1]), Challenge.outcome.is_(None),
+                    Challenge.defence_submitted_on.is_(None))
              .order_by(Challenge.defence_due_on, Challenge.id))
     if case_ids is not None:
         query = query.where(Challenge.case_id.in_(list(case_ids) or [-1]))
@@ -172,13 +194,16 @@ def withdrawals_started(challenge: Challenge) -> list[Publication]:
 def _register_timeline() -> None:
     from .cases import EVENT_LABELS, FIELD_LABELS, SHOWN_FIELDS
 
-    EVENT_LABELS.update({"challenge.recorded": _l("Reconsideration or suit recorded"),
+    EVENT_LABELS.update({"challenge.defence": _l("Defence and evidence handed in"),
+                         "challenge.recorded": _l("Reconsideration or suit recorded"),
                          "challenge.outcome": _l("Outcome of the reconsideration or suit")})
     SHOWN_FIELDS.update({"challenge.recorded": ("kind", "forum", "received_on", "defence_due_on"),
-                         "challenge.outcome": ("outcome", "outcome_on", "note")})
+                         "challenge.outcome": ("outcome", "outcome_on", "note"),
+                         "challenge.defence": ("defence_submitted_on", "defence_due_on", "late")})
     for key, label in (("forum", _l("Reconsideration body or court")), ("received_on", _l("Copy received on")),
                        ("defence_due_on", _l("Defence due on")), ("outcome", _l("Outcome")),
-                       ("outcome_on", _l("Outcome on")), ("note", _l("Note"))):
+                       ("outcome_on", _l("Outcome on")), ("note", _l("Note")),
+                       ("defence_submitted_on", _l("Defence handed in on"))):
         FIELD_LABELS.setdefault(key, label)
 
 

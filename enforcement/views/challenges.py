@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..forms.challenges import ChallengeForm, OutcomeForm
+from ..forms.challenges import ChallengeForm, DefenceForm, OutcomeForm
 from ..models import WITHDRAWING_OUTCOMES, Challenge
 from ..services import cases as case_service
 from ..services import challenges, disclosure
@@ -76,18 +76,23 @@ def _helpers() -> dict:
 # --- the panel ------------------------------------------------------------------------------------------
 
 def case_panel(case, user, today: date, *, record_form: ChallengeForm | None = None,
-               outcome_forms: dict[int, OutcomeForm] | None = None) -> dict:
+               outcome_forms: dict[int, OutcomeForm] | None = None,
+               defence_forms: dict[int, DefenceForm] | None = None) -> dict:
     """What the panel shows: each challenge with its defence deadline, and the forms the user may use."""
     manager = disclosure.can_manage(user, case)
     has_decision = current_decision(case) is not None
-    outcome_forms = outcome_forms or {}
+    outcome_forms, defence_forms = outcome_forms or {}, defence_forms or {}
     rows = []
     for row in challenges.challenges_of(case):
-        form = None
+        form = defence = None
         if manager and row.outcome is None:
             form = outcome_forms.get(row.id) or OutcomeForm(
                 formdata=None, challenge_id=row.id, labels=challenges.OUTCOME_LABELS, version=row.version)
+        if manager and row.outcome is None and row.defence_submitted_on is None:
+            defence = defence_forms.get(row.id) or DefenceForm(formdata=None, challenge_id=row.id,
+                                                                version=row.version)
         rows.append({"challenge": row, "due": challenges.defence_obligation(row, today), "form": form,
+                     "defence_form": defence,
                      "withdrawals": challenges.withdrawals_started(row) if row.outcome else []})
     if manager and has_decision and record_form is None:
         record_form = ChallengeForm(formdata=None, labels=challenges.KIND_LABELS)
@@ -144,10 +149,11 @@ def _attempt(action) -> tuple[list[str], bool]:
     return [], False
 
 
-def _page(case, *, record_form=None, outcome_forms=None, refused=(), refused_title=None, conflict=False,
-          status: int = 200):
+def _page(case, *, record_form=None, outcome_forms=None, defence_forms=None, refused=(), refused_title=None,
+          conflict=False, status: int = 200):
     today = local_today()
-    panel = case_panel(case, _user(), today, record_form=record_form, outcome_forms=outcome_forms)
+    panel = case_panel(case, _user(), today, record_form=record_form, outcome_forms=outcome_forms,
+                       defence_forms=defence_forms)
     return render_template("challenges/case.html", case=case, challenge_panel=panel, refused=list(refused),
                            refused_title=refused_title, conflict=conflict), status
 
@@ -231,4 +237,35 @@ def outcome(challenge_id: int):
     for pub in challenges.withdrawals_started(row):
         flash(_("The published notice %(title)s must now be withdrawn by %(day)s (3 working days, 行政处罚法 art. 48), "
                 "with the reason the public reads.", title=pub.title, day=pub.withdraw_due_on.isoformat()), "warning")
+    return _to_case(case_.id)
+
+
+@bp.route("/<int:challenge_id>/defence", methods=["POST"])
+@login_required
+def defence(challenge_id: int):
+    """Record the day the defence and all the evidence were handed in."""
+    row = _challenge(challenge_id)
+    case_ = row.case
+    _require_manager(case_)
+    form = DefenceForm(challenge_id=row.id)
+    if not form.validate_on_submit():
+        return _page(case_, defence_forms={row.id: form}, status=422)
+
+    def act():
+        challenges.check_version(row, form.version.data)
+        challenges.record_defence(row, actor=_user(), submitted_on=form.submitted_on.data)
+
+    refused, conflict = _attempt(act)
+    if refused:
+        form.version.data = row.version
+        return _page(case_, defence_forms={row.id: form}, refused=refused, conflict=conflict,
+                     refused_title=_("The defence was not recorded. Unmet conditions:"),
+                     status=409 if conflict else 422)
+    commit()
+    if row.defence_submitted_on > row.defence_due_on:
+        flash(_("Defence recorded as handed in on %(day)s, after its deadline of %(due)s.",
+                day=row.defence_submitted_on.isoformat(), due=row.defence_due_on.isoformat()), "warning")
+    else:
+        flash(_("Defence recorded as handed in on %(day)s, within its deadline.",
+                day=row.defence_submitted_on.isoformat()), "success")
     return _to_case(case_.id)
