@@ -747,3 +747,19 @@ def test_the_index_is_a_chinese_pdf(rules_off, make, team, tmp_path):
     for words in ("卷内目录", "序号", "题名", "责任者", "页数/大小", "备注", "现场照片", case.number):
         assert words in text, words
     assert check(tmp_path, data)["result"] == "PASS"
+
+
+def test_the_manifest_carries_the_service_the_execution_and_the_self_checks(rules_off, make, team, tmp_path):
+    case, _first, _late = decided_case(make, team)
+    workflow.advance(case, Stage.SERVICE, actor=team["officer"])
+    db.session.commit()
+    make.close(case, actor=team["officer"])
+    data, _summary = export_bytes(case, team["auditor"])
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    (service,) = manifest["services"]
+    assert service["document"] == "decision" and service["method"] == "direct" and service["proof_record_id"]
+    assert manifest["execution"]["complied_on"] and manifest["execution"]["compliance_record_id"]
+    assert [c["passed"] for c in manifest["self_checks"]] == [True]
+    report = check(tmp_path, data)
+    assert report["result"] == "PASS", failed(report)

@@ -199,6 +199,39 @@ def _decisions(case: Case) -> list[dict]:
              "last_record_id": d.last_record_id, "document_record_id": d.document_record_id} for d in rows]
 
 
+def _service_and_execution(case: Case) -> dict:
+    """How the documents were served, how the decision was carried out, and the self-checks before closing."""
+    from . import closing, execution, serving
+
+    row = execution.execution_of(case)
+    return {
+        "services": [{"id": s.id, "document": s.document, "decision_id": s.decision_id, "method": s.method,
+                      "served_on": _iso(s.served_on), "deemed_served_on": _iso(s.deemed_served_on),
+                      "party_present": s.party_present, "recipient": s.recipient or None,
+                      "witness": s.witness or None, "proof_record_id": s.proof_record_id,
+                      "video_record_id": s.video_record_id, "consent_record_id": s.consent_record_id,
+                      "note": s.note or None, "recorded_by": s.recorded_by.name, "recorded_at": _iso(s.recorded_at)}
+                     for s in serving.services_of(case)],
+        "execution": None if row is None else {
+            "complied_on": _iso(row.complied_on), "compliance_record_id": row.compliance_record_id,
+            "statement_on": _iso(row.statement_on), "statement": row.statement or None,
+            "statement_waived": row.statement_waived, "scheduled_at": _iso(row.scheduled_at),
+            "camera": row.camera or None, "officers": [u.name for u in row.officers],
+            "urgent_reason": row.urgent_reason or None, "started_at": _iso(row.started_at),
+            "ended_at": _iso(row.ended_at), "av_record_id": row.av_record_id, "av_until": _iso(row.av_until),
+            "court_applied_on": _iso(row.court_applied_on), "court_name": row.court_name or None,
+            "court_reference": row.court_reference or None, "court_outcome": row.court_outcome or None,
+            "court_outcome_on": _iso(row.court_outcome_on), "time_zone": "Asia/Shanghai"},
+        "fine_payments": [{"id": p.id, "decision_id": p.decision_id, "paid_on": _iso(p.paid_on),
+                           "amount": _money(p.amount), "receipt_record_id": p.receipt_record_id}
+                          for p in execution.payments_of(case)],
+        "self_checks": [{"id": c.id, "passed": c.passed, "findings": json.loads(c.findings),
+                         "checked": json.loads(c.checked),
+                         "checked_by": c.checked_by.name, "checked_at": _iso(c.checked_at)}
+                        for c in closing.self_checks_of(case)],
+    }
+
+
 def _file_entry(seq: int, record: Record, *, replaced_by: Record | None, post_decision: bool) -> dict:
     kind = record.record_type
     return {
@@ -265,6 +298,7 @@ def prepare(case: Case, *, actor: User | None, today: date | None = None) -> Pla
         "index": None,
         "reviews": _reviews(case),
         "decisions": _decisions(case),
+        **_service_and_execution(case),
         "audit_hash": {"algorithm": "sha256", "separator": "U+001F", "encoding": "utf-8",
                        "fields": ["id", "at", "actor.id", "actor.name", "action", "object.type", "object.id",
                                   "object.label", "body_id", "case_id", "before", "after", "prev_hash"]},
