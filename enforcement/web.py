@@ -32,6 +32,28 @@ def commit() -> None:
         log.exception("audit checkpoint failed")
 
 
+def attempt(action) -> tuple[list[str], bool]:
+    """Call one service for a form. A refusal is rolled back and comes back as (every unmet condition
+    in words, whether it was a stale version: someone else changed the object first); nothing refused
+    gives ([], False). Permission and not-found errors pass through to become 403 and 404."""
+    from .services.errors import Conflict
+
+    try:
+        action()
+    except (PermissionDenied, NotFound):
+        raise
+    except Conflict as exc:
+        db.session.rollback()
+        return [exc.message], True
+    except GateRefused as exc:
+        db.session.rollback()
+        return list(exc.unmet), False
+    except DomainError as exc:
+        db.session.rollback()
+        return [exc.message], False
+    return [], False
+
+
 def wants_json() -> bool:
     return (request.path.startswith(("/api/", "/uploads/")) or request.is_json
             or request.accept_mimetypes.best == "application/json")

@@ -23,7 +23,7 @@ from enforcement.models import Role, Stage
 from enforcement.services import challenges, disclosure, execution, records, workflow
 from enforcement.services.clock import local_today
 from enforcement.services.errors import GateRefused, PermissionDenied
-from tests.factories import add_record
+from tests.factories import PASSWORD, add_record
 from tests.test_serving import events, in_service, refused
 
 DECIDED = date(2026, 1, 6)              # a Tuesday; the periods: 60 days to 9 March (7 March is a Saturday),
@@ -670,3 +670,37 @@ def test_service_to_closed_refuses_an_unpaid_fine_and_accepts_a_settled_one(make
     workflow.advance(fined, Stage.CLOSED, actor=team["officer"], today=today)
     db.session.commit()
     assert fined.stage == Stage.CLOSED.value
+
+
+def test_what_was_paid_under_a_changed_decision_counts_towards_the_new_fine(team, fined):
+    from enforcement.services import decisions, review, serving
+    from enforcement.services.decisions import current_decision
+
+    pay(team, fined, date(2026, 10, 25), "3000")
+    changed_on = date(2026, 10, 28)
+    plan = review.ProposalData("fine", "3000", None, "罚款人民币三千元", "《中华人民共和国城乡规划法》第六十五条")
+    decisions.replace(current_decision(fined), actor=team["head"], password=PASSWORD, kind="change",
+                      reason="罚款数额过高", proposal=plan, performance="自收到本决定书之日起十五日内履行", today=changed_on)
+    db.session.commit()
+    receipt = add_record(fined, "service_receipt", actor=team["officer"])  # the changed decision served
+    serving.record_service(fined, actor=team["officer"], document="decision", method="direct", served_on=changed_on,
+                           proof_record_id=receipt.id, recipient="张三", today=changed_on)
+    db.session.commit()
+    state = execution.fine_state(fined, changed_on)
+    assert (state.amount, state.paid, state.outstanding) == (Decimal("3000"), Decimal("3000"), Decimal("0"))
+    assert state.settled
+
+
+def test_a_reminder_served_under_a_replaced_decision_does_not_count_for_the_new_one(team, ready):
+    from enforcement.services import decisions, review, serving
+    from enforcement.services.decisions import current_decision
+
+    case, _ = ready
+    assert serving.served(case, "reminder") is not None
+    plan = review.ProposalData("demolition", None, None, "限期拆除东侧二层违法建设部分", "《中华人民共和国城乡规划法》第六十五条")
+    decisions.replace(current_decision(case), actor=team["head"], password=PASSWORD, kind="change",
+                      reason="拆除范围调整", proposal=plan, performance="自收到本决定书之日起十五日内自行拆除",
+                      today=ON)
+    db.session.commit()
+    assert serving.served(case, "reminder") is None
+    assert "The reminder (催告书) has not been served." in execution.demolition_unmet(case, ON)

@@ -56,7 +56,8 @@ class DocumentService(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     document: Mapped[str] = mapped_column(String(30))
-    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))  # the decision served
+    # The decision in force when the document was served (the decision itself, or the one being enforced).
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     method: Mapped[str] = mapped_column(String(20))
     served_on: Mapped[date] = mapped_column(Date)          # signed / left / received / sent / notice posted
     deemed_served_on: Mapped[date] = mapped_column(Date)   # = served_on, or 30 days after a public notice

@@ -617,7 +617,9 @@ def fine_state(case: Case, today: date | None = None) -> FineState | None:
     amount = Decimal(decision.fine_amount)
     served_on = _decision_served_on(case)
     due = add_calendar_days(served_on, FINE_DAYS, lenient=True) if served_on is not None else None
-    payments = [p for p in payments_of(case) if p.decision_id == decision.id]
+    # Every payment of the case counts: what was paid under a decision later changed is paid towards the
+    # decision in force (an overpayment is refunded, outside this tracker).
+    payments = payments_of(case)
     paid = sum((Decimal(p.amount) for p in payments), Decimal("0"))
     # The fine itself is settled on the day the payments first reach it; the penalty runs until then.
     settled_on, running = None, Decimal("0")

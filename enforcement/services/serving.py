@@ -71,8 +71,13 @@ def served(case: Case, document: ServedDocument | str, *, decision: Decision | N
            by: date | None = None) -> DocumentService | None:
     """The first service of the document that counts (deemed served on or before `by`, if given).
 
-    For the decision, only a service of the decision in force counts: a changed decision is served anew.
+    Only a service made under the decision in force counts (or under `decision`, if given): a changed
+    decision is served anew, and so are the reminder and the rest of the execution that follow it.
     """
+    if decision is None:
+        from .decisions import current_decision
+
+        decision = current_decision(case)
     for row in services_of(case, document):
         if decision is not None and row.decision_id != decision.id:
             continue
@@ -189,7 +194,7 @@ def record_service(case: Case, *, actor: User, document: str, method: str, serve
     deemed = add_calendar_days(served_on, PUBLIC_NOTICE_DAYS, lenient=True) \
         if method == ServiceMethod.PUBLIC_NOTICE else served_on
     row = DocumentService(case_id=case.id, document=document.value,
-                          decision_id=decision.id if document == ServedDocument.DECISION else None,
+                          decision_id=decision.id,
                           method=method.value, served_on=served_on, deemed_served_on=deemed,
                           party_present=bool(party_present), recipient=recipient[:120], witness=witness[:120],
                           proof_record_id=int(proof_record_id), video_record_id=video.id if video else None,

@@ -30,9 +30,9 @@ from ..services import cases as case_service
 from ..services import challenges, disclosure
 from ..services.clock import local_today
 from ..services.decisions import current_decision
-from ..services.errors import Conflict, DomainError, GateRefused, NotFound, PermissionDenied
+from ..services.errors import NotFound
 from ..services.permissions import can_view_case, case_scope
-from ..web import commit
+from ..web import attempt, commit
 
 bp = Blueprint("challenges", __name__, url_prefix="/challenges")
 
@@ -130,25 +130,6 @@ def _require_manager(case) -> None:
         abort(403)
 
 
-def _attempt(action) -> tuple[list[str], bool]:
-    """Call one service; a refusal is rolled back and comes back as (every unmet condition, was it a
-    stale version). Nothing refused: ([], False)."""
-    try:
-        action()
-    except (PermissionDenied, NotFound):
-        raise
-    except Conflict as exc:
-        db.session.rollback()
-        return [exc.message], True
-    except GateRefused as exc:
-        db.session.rollback()
-        return list(exc.unmet), False
-    except DomainError as exc:
-        db.session.rollback()
-        return [exc.message], False
-    return [], False
-
-
 def _page(case, *, record_form=None, outcome_forms=None, defence_forms=None, refused=(), refused_title=None,
           conflict=False, status: int = 200):
     today = local_today()
@@ -196,7 +177,7 @@ def record(case_id: int):
     if not form.validate_on_submit():
         return _page(case_, record_form=form, status=422)
     made: dict = {}
-    refused, _conflict = _attempt(lambda: made.setdefault("row", challenges.record_challenge(
+    refused, _conflict = attempt(lambda: made.setdefault("row", challenges.record_challenge(
         case_, actor=_user(), kind=form.kind.data or "", forum=form.forum.data or "",
         received_on=form.received_on.data, reference=form.reference.data or "")))
     if refused:
@@ -226,7 +207,7 @@ def outcome(challenge_id: int):
         challenges.record_outcome(row, actor=_user(), outcome=form.outcome.data or "",
                                   outcome_on=form.outcome_on.data, note=form.note.data or "")
 
-    refused, conflict = _attempt(act)
+    refused, conflict = attempt(act)
     if refused:
         form.version.data = row.version
         return _page(case_, outcome_forms={row.id: form}, refused=refused, conflict=conflict,
@@ -255,7 +236,7 @@ def defence(challenge_id: int):
         challenges.check_version(row, form.version.data)
         challenges.record_defence(row, actor=_user(), submitted_on=form.submitted_on.data)
 
-    refused, conflict = _attempt(act)
+    refused, conflict = attempt(act)
     if refused:
         form.version.data = row.version
         return _page(case_, defence_forms={row.id: form}, refused=refused, conflict=conflict,

@@ -24,7 +24,7 @@ from ..services.clock import local_today
 from ..services.errors import DomainError, GateRefused, NotFound, PermissionDenied
 from ..services.major import decision_type_label, latest_notice, major_reasons, money
 from ..services.permissions import can_edit_case, is_head_of
-from ..web import commit
+from ..web import attempt, commit
 from .cases import _accepted, _load, _run
 
 bp = Blueprint("decisions", __name__)
@@ -48,17 +48,7 @@ def _stale_version(form, case) -> str | None:
 
 def _attempt(action) -> list[str]:
     """Call one service; on a refusal roll back and return every unmet condition (empty: done)."""
-    try:
-        action()
-    except (PermissionDenied, NotFound):
-        raise
-    except GateRefused as exc:
-        db.session.rollback()
-        return exc.unmet
-    except DomainError as exc:
-        db.session.rollback()
-        return [exc.message]
-    return []
+    return attempt(action)[0]
 
 
 def hearing_records(case) -> list:

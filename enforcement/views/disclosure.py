@@ -33,9 +33,9 @@ from ..services import access, disclosure
 from ..services.calendar import CalendarUnknown
 from ..services.clock import local_today
 from ..services.decisions import current_decision
-from ..services.errors import Conflict, DomainError, GateRefused, NotFound, PermissionDenied
+from ..services.errors import NotFound
 from ..services.permissions import can_view_case, case_scope, is_head_of
-from ..web import commit
+from ..web import attempt, commit
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 
@@ -132,19 +132,7 @@ class _Outcome:
 def _attempt(action) -> _Outcome:
     """Call one service; on a refusal roll back and keep every unmet condition (none: done)."""
     outcome = _Outcome()
-    try:
-        action()
-    except (PermissionDenied, NotFound):
-        raise
-    except Conflict as exc:
-        db.session.rollback()
-        outcome.refused, outcome.conflict = [exc.message], True
-    except GateRefused as exc:
-        db.session.rollback()
-        outcome.refused = exc.unmet
-    except DomainError as exc:
-        db.session.rollback()
-        outcome.refused = [exc.message]
+    outcome.refused, outcome.conflict = attempt(action)
     return outcome
 
 

@@ -32,17 +32,16 @@ from wtforms.fields.choices import SelectChoice as C  # WTForms 3.3: options as 
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from ..extensions import db
 from ..models import DecisionType, RecordKind, Route, Stage
 from ..services import cases as case_service
 from ..services import closing, dashboard, execution, serving
 from ..services.calendar import CalendarUnknown
 from ..services.clock import local_now, local_today
 from ..services.decisions import current_decision
-from ..services.errors import Conflict, DomainError, GateRefused, NotFound, PermissionDenied
+from ..services.errors import Conflict, NotFound
 from ..services.permissions import is_head_of
 from ..services.records import STAGE_ORDER, current_records, type_label
-from ..web import commit
+from ..web import attempt, commit
 
 bp = Blueprint("execution", __name__, url_prefix="/execution")
 
@@ -410,25 +409,6 @@ def _case(case_id: int):
         abort(404)
 
 
-def _attempt(action) -> tuple[list[str], bool]:
-    """Call one service; a refusal is rolled back and comes back as (every unmet condition, was it a
-    stale version). Nothing refused: ([], False)."""
-    try:
-        action()
-    except (PermissionDenied, NotFound):
-        raise
-    except Conflict as exc:
-        db.session.rollback()
-        return [exc.message], True
-    except GateRefused as exc:
-        db.session.rollback()
-        return list(exc.unmet), False
-    except DomainError as exc:
-        db.session.rollback()
-        return [exc.message], False
-    return [], False
-
-
 def _page(case, *, forms=None, refused=(), refused_title=None, conflict=False, status: int = 200):
     panel = case_panel(case, _user(), local_today(), forms=forms)
     return render_template("execution/case.html", case=case, execution_panel=panel, refused=list(refused),
@@ -459,7 +439,7 @@ def _act(case, name: str, allowed: bool, call, *, title, anchor: str, done_messa
     if not form.validate_on_submit():
         return _page(case, forms={name: form}, status=422)
     made: dict = {}
-    refused, conflict = _attempt(lambda: made.setdefault("row", call(form)))
+    refused, conflict = attempt(lambda: made.setdefault("row", call(form)))
     if refused:
         if isinstance(form, VersionedForm):
             row = execution.execution_of(case)
@@ -661,7 +641,7 @@ def self_check(case_id: int):
     if not closing.can_self_check(user, case_):
         abort(403)
     made: dict = {}
-    refused, _conflict = _attempt(lambda: made.setdefault("row", closing.run_self_check(case_, actor=user,
+    refused, _conflict = attempt(lambda: made.setdefault("row", closing.run_self_check(case_, actor=user,
                                                                                          today=local_today())))
     if refused:
         return _page(case_, refused=refused, refused_title=_("The self-check was not run:"), status=422)
