@@ -596,3 +596,26 @@ def test_the_case_page_survives_a_year_the_working_day_calendar_does_not_know(ma
     assert "The working-day calendar does not cover 2027 yet." in execution_panel.split('id="execution-problems"')[1]
     go = execution_panel.split('id="go-no-go"', 1)[1].split("</div>", 1)[0]
     assert "Every condition is met" not in go and "does not cover 2027" in go
+
+
+def test_the_home_page_lists_what_is_due_after_the_decision(make, team, as_user):
+    case, _ = decided(make, team)  # a fine decided on DAY, not served: the 7 working days ran out long ago
+    page = text(as_user(team["officer"]).get("/home"))
+    due = section(page, "follow-ups")
+    assert case.number in due and "Serve the decision (7 working days)" in due and "overdue since 2026-10-29" in due
+    serve_decision(make, case)
+    due = section(text(as_user(team["head"]).get("/home")), "follow-ups")
+    assert "Fine unpaid: the late penalty runs" in due and case.number in due
+    assert 'id="follow-ups"' not in text(as_user(team["auditor"]).get("/home"))
+
+
+def test_follow_ups_sort_overdue_first_and_stay_within_the_officers_cases(make, team):
+    from enforcement.models import Role as R
+
+    mine, _ = decided(make, team)
+    stranger = make.user(R.OFFICER, body=team["body"])
+    assert execution.follow_ups(stranger, DAY + timedelta(days=30)) == []
+    items = execution.follow_ups(team["officer"], DAY + timedelta(days=1))
+    assert [(i.case.id, i.state) for i in items] == [(mine.id, "open")]
+    items = execution.follow_ups(team["officer"], DAY + timedelta(days=30))
+    assert [(i.case.id, i.state) for i in items] == [(mine.id, "overdue")]

@@ -748,3 +748,86 @@ def _register_timeline() -> None:
 
 
 _register_timeline()
+
+
+# --- what is due after the decision (the home page) ------------------------------------------------------------
+
+DUE_SOON_DAYS = 3  # calendar days
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One thing to do on a decided case, with its last day and where that stands today."""
+
+    case: Case
+    what: str
+    due_on: date | None
+    state: str      # "overdue", "due_soon" or "open"
+    anchor: str     # the case page's section
+
+
+def _state(due_on: date | None, today: date) -> str:
+    if due_on is None:
+        return "open"
+    if due_on < today:
+        return "overdue"
+    return "due_soon" if (due_on - today).days <= DUE_SOON_DAYS else "open"
+
+
+def follow_ups_of(case: Case, today: date) -> list[FollowUp]:
+    """The decision to serve, the fine running late, the court application's last day, the demolition booked."""
+    from . import serving
+
+    out: list[FollowUp] = []
+    if case.stage not in (Stage.DECISION.value, Stage.SERVICE.value, Stage.EXECUTION.value):
+        return out
+    try:
+        service = serving.decision_service(case, today)
+        if service.decision is not None and service.service is None:
+            out.append(FollowUp(case, _("Serve the decision (7 working days)"), service.due_on,
+                                _state(service.due_on, today), "service"))
+        fine = fine_state(case, today)
+        if fine is not None and fine.due_on is not None and not fine.settled:
+            what = (_("Fine unpaid: the late penalty runs (%(amount)s yuan so far)", amount=fine.late_penalty)
+                    if fine.days_late else _("Fine to be paid"))
+            out.append(FollowUp(case, what, fine.due_on, _state(fine.due_on, today), "execution"))
+        row = execution_of(case)
+        complied = row is not None and row.complied_on is not None
+        if case.stage == Stage.EXECUTION.value and case.route == Route.LAND.value and not complied and \
+                (row is None or row.court_applied_on is None):
+            window = court_window(case)
+            if window.latest is not None:
+                out.append(FollowUp(case, _("Apply to the court (from %(day)s)", day=window.earliest), window.latest,
+                                    _state(window.latest, today), "execution"))
+        if row is not None and row.scheduled_at is not None and row.started_at is None and not complied \
+                and row.scheduled_at.date() >= today:
+            unmet = demolition_unmet(case, today)
+            what = (_("Demolition booked: %(count)s condition(s) still unmet", count=len(unmet)) if unmet
+                    else _("Demolition booked: every condition met"))
+            out.append(FollowUp(case, what, row.scheduled_at.date(), _state(row.scheduled_at.date(), today),
+                                "demolition"))
+    except CalendarUnknown:
+        out.append(FollowUp(case, _("A deadline falls in a year the working-day calendar does not cover yet"), None,
+                            "open", "execution"))
+    return out
+
+
+def follow_ups(user: User, today: date | None = None, *, limit: int = 200) -> list[FollowUp]:
+    """What is due after the decision on the cases the user acts on: an officer's own cases, the head's
+    body; overdue first, then by the last day."""
+    from ..models import CaseOfficer
+    from .permissions import is_head_of
+
+    today = today or local_today()
+    query = select(Case).where(Case.stage.in_((Stage.DECISION.value, Stage.SERVICE.value, Stage.EXECUTION.value)))
+    if is_head_of(user, user.body_id):
+        query = query.where(Case.body_id == user.body_id)
+    elif user.has_role(Role.OFFICER):
+        query = query.where(Case.id.in_(select(CaseOfficer.case_id).where(CaseOfficer.user_id == user.id,
+                                                                           CaseOfficer.removed_at.is_(None))))
+    else:
+        return []
+    items = [item for case in db.session.scalars(query.order_by(Case.id).limit(limit))
+             for item in follow_ups_of(case, today)]
+    order = {"overdue": 0, "due_soon": 1, "open": 2}
+    return sorted(items, key=lambda f: (order[f.state], f.due_on or date.max, f.case.id))

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..models import Role, Stage
-from ..services import calendar
+from ..services import calendar, execution
 from ..services import cases as case_service
 from ..services.cases import CaseFilter
 from ..services.clock import local_today
@@ -36,6 +36,7 @@ def home():
     if current_user.has_role(Role.OFFICER, Role.HEAD, Role.AUDITOR):
         panels["overdue"] = case_service.list_cases(current_user, CaseFilter(overdue=True), per_page=10,
                                                     today=today)[0]
-    return render_template("main/home.html", panels=panels, today=today,
+    follow_ups = execution.follow_ups(current_user, today) if current_user.has_role(Role.OFFICER, Role.HEAD) else None
+    return render_template("main/home.html", panels=panels, today=today, follow_ups=follow_ups,
                            disclosure_due=due_counts(current_user, today),  # publication deadlines (行政执法公示)
                            calendar_warning=calendar.coverage_warning(today))
