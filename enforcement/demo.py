@@ -244,8 +244,8 @@ PLANS = (
     Plan("billboard", S.REVIEW, (50, 80), party="organisation", story="queue",
          complex_reason="广告牌由两家单位共同设置，涉及多个违法主体和多个法律关系"),
     # decided, served, executing
-    Plan("planning", S.DECISION, (100, 150)),
-    Plan("burning", S.DECISION, (100, 150)),
+    Plan("planning", S.DECISION, (86, 92)),    # decided days ago: to be served soon
+    Plan("burning", S.DECISION, (87, 93)),
     Plan("land", S.DECISION, (110, 160), story="hearing"),
     Plan("planning", S.SERVICE, (120, 180)),
     Plan("street", S.SERVICE, (120, 170)),

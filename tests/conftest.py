@@ -6,7 +6,8 @@ SQLite that is a file copy of a database migrated once per session. On PostgreSQ
 process keeps one database made from the migrated template and empties it before each test: every
 table's rows deleted (triggers off) and the migration's own rows and sequence positions put back
 from a copy kept in the schema `test_seed` — a few milliseconds, where `CREATE DATABASE … TEMPLATE`
-costs 0.2–0.5 s. Tests that change the schema or replace the database (`@pytest.mark.own_database`:
+costs 0.2–0.5 s (the deletes switch the triggers off with `session_replication_role`, which needs the
+superuser that TEST_DATABASE_URL names anyway to create databases). Tests that change the schema or replace the database (`@pytest.mark.own_database`:
 migrations, the demo snapshots) still get a database of their own. When TEST_DATABASE_URL is set,
 the `app` fixture runs each test on SQLite and on PostgreSQL.
 """
@@ -132,17 +133,23 @@ def pg_template(tmp_path_factory):
     _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-# The shape of the schema: tables and columns, indexes, constraints and triggers (a test that drops a
-# trigger to tamper with the audit trail changes it, and the next test must not inherit that).
+# The shape of the schema: tables and columns (type, NOT NULL, default), indexes, constraints with their
+# definitions, triggers and the functions they call (a test that drops a trigger to tamper with the audit
+# trail changes it, and the next test must not inherit that).
 _SCHEMA_FINGERPRINT = """
 SELECT md5(concat_ws('|',
-  (SELECT string_agg(c.relname || '.' || a.attname || ':' || a.atttypid::text, ',' ORDER BY c.relname, a.attnum)
+  (SELECT string_agg(c.relname || '.' || a.attname || ':' || a.atttypid::text || ':' || a.attnotnull::text || ':'
+                     || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY c.relname, a.attnum)
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped),
   (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
     WHERE relnamespace = 'public'::regnamespace AND relkind = 'i'),
-  (SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
-  (SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal)))
+  (SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ',' ORDER BY conname) FROM pg_constraint
+    WHERE connamespace = 'public'::regnamespace),
+  (SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal),
+  (SELECT string_agg(pg_get_functiondef(oid), ',' ORDER BY proname) FROM pg_proc
+    WHERE pronamespace = 'public'::regnamespace AND prokind = 'f')))
 """
 
 

@@ -229,7 +229,13 @@ class Factory:
         today = today or date.today()
         if serving.decision_service(case, today).service is None:
             self.serve(case, actor=actor, today=today)
-        if execution._nothing_left_to_execute(case, today) and execution.path(case) == "forced":
+        fine = execution.fine_state(case, today)
+        if fine is not None and not fine.settled:
+            receipt = add_record(case, "fine_receipt", actor=actor)
+            execution.record_payment(case, actor=actor, paid_on=today, amount=fine.outstanding,
+                                     receipt_record_id=receipt.id, today=today)
+            db.session.commit()
+        if execution.path(case) not in ("voluntary", "none"):
             self.comply(case, actor=actor, today=today)
         add_required_records(case, actor=actor)
         self.self_check(case, actor=actor, today=today)

@@ -187,7 +187,7 @@ def test_archiving_extends_the_retention_of_every_record_and_says_so(app, make, 
     (event,) = events("case.retention_extended", warned)
     rows = list(db.session.scalars(db.select(Record).where(Record.case_id == warned.id)))
     after = json.loads(event.after)
-    assert after["records"] == len(rows) > 0 and after["years"] == 30
+    assert after["records"] == after["kept_by_store"] == len(rows) > 0 and after["years"] == 30
     until = date.fromisoformat(after["retain_until"])
     assert until.year == started.year + 30
     store = _store()
@@ -280,3 +280,12 @@ def test_a_record_missing_from_the_store_stops_the_archiving_with_its_name(app, 
         workflow.advance(warned, Stage.ARCHIVED, actor=team["officer"], today=DAY)
     db.session.rollback()
     assert warned.stage == Stage.CLOSED.value
+
+
+def test_a_store_that_keeps_no_retention_is_said_so_in_the_trail(app, make, team, warned, monkeypatch):
+    from enforcement.services.records import _store
+
+    monkeypatch.setattr(_store(), "retain_until", lambda *args, **kwargs: None)  # an S3 bucket without object lock
+    archived(make, team, warned)
+    after = json.loads(events("case.retention_extended", warned)[0].after)
+    assert after["kept_by_store"] == 0 < after["records"]

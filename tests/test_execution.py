@@ -20,7 +20,7 @@ from flask_babel import force_locale
 
 from enforcement.extensions import db
 from enforcement.models import Role, Stage
-from enforcement.services import challenges, disclosure, execution, records, workflow
+from enforcement.services import challenges, disclosure, execution, records, serving, workflow
 from enforcement.services.clock import local_today
 from enforcement.services.errors import GateRefused, PermissionDenied
 from tests.factories import PASSWORD, add_record
@@ -110,15 +110,16 @@ REMOVED = {
                 ["No public notice to demolish by a deadline (强制拆除公告) has been published."]),
     "deadline": ({"self_by": date(2026, 8, 10)},
                  ["The deadline to demolish of one's own accord (2026-08-10) has not passed."]),
-    # Posted on 8 July, the notice counts as service only 30 days later, on 7 August.
-    "reminder": ({"reminder_method": "public_notice"}, ["The reminder (催告书) has not been served."]),
+    # The services refuse the steps after a reminder that does not count yet (tested below), so the gate's own
+    # check is reached by taking the reminder's service away afterwards.
+    "reminder": ({"drop": "reminder"}, ["The reminder (催告书) has not been served."]),
     "statement": ({"without": ("statement",)},
                   ["The party's statement and defence on the reminder have not been heard or waived."]),
     "order": ({"heard_on": date(2026, 7, 14)},
               ["The compulsory-execution decision was served before the party's statement was heard."]),
     "enforcement_record": ({"without": ("enforcement_record",)},
                            ["The compulsory-execution decision (强制执行决定书) is not among the case's records."]),
-    "enforcement_served": ({"without": ("enforcement_served",)},
+    "enforcement_served": ({"drop": "enforcement_decision"},
                            ["The compulsory-execution decision (强制执行决定书) has not been served."]),
     "one_officer": ({"officers": "one"}, ["At least two officers must be assigned to the demolition; 1 assigned."]),
     "certificate": ({"officers": "expired"}, None),  # words built with the officer's name below
@@ -138,8 +139,28 @@ def test_each_condition_taken_away_alone_makes_exactly_its_words_appear(make, te
         words = [f"{late.name}'s certificate {late.certificates[0].number} expired on 2026-06-30.",
                  "At least two officers with valid enforcement certificates must handle the case (行政处罚法 art. 42); "
                  "1 qualified on 2026-08-04."]
+    drop = kw.pop("drop", None)
     case, _ = demolition_case(make, team, **kw)
+    if drop:
+        for row in serving.services_of(case, drop):
+            db.session.delete(row)
+        db.session.commit()
     assert execution.demolition_unmet(case, ON) == words
+
+
+def test_the_steps_after_the_reminder_wait_until_it_counts_as_served(make, team):
+    """Posted on 8 July, a reminder by public notice counts as served only on 7 August: neither the statement
+    nor the compulsory-execution decision may come before (行政强制法 art. 35–37)."""
+    case, _ = demolition_case(make, team, without=("statement", "enforcement_served", "plan", "attendance"),
+                              reminder_method="public_notice")
+    assert refused(execution.record_statement, case, actor=team["officer"], heard_on=HEARD, waived=True,
+                   today=HEARD) == ["The statement cannot come before the reminder was served (2026-08-07)."]
+    receipt = add_record(case, "service_receipt", actor=team["officer"])
+    assert refused(serving.record_service, case, actor=team["officer"], document="enforcement_decision",
+                   method="direct", served_on=ENFORCEMENT_SERVED, proof_record_id=receipt.id, recipient="张三",
+                   today=ENFORCEMENT_SERVED) == [
+        "The Compulsory-execution decision (强制执行决定书) follows the Reminder (催告书), which had not counted as "
+        "served by 2026-07-13."]
 
 
 def test_no_camera_or_no_time_is_named_alone(ready):
@@ -218,7 +239,7 @@ def test_the_self_demolition_deadline_and_the_60_day_and_6_month_periods_must_ha
     assert execution.demolition_unmet(case, ON, at=AT) == []
 
 
-def test_a_pending_challenge_stops_the_demolition_until_its_outcome_upholds_the_decision(team, ready):
+def test_a_pending_challenge_stops_the_demolition_and_an_upheld_decision_waits_15_days_for_an_appeal(team, ready):
     case, _ = ready
     challenge = challenges.record_challenge(case, actor=team["officer"], kind="suit", forum="某县人民法院",
                                             received_on=date(2026, 7, 20), today=date(2026, 7, 20))
@@ -230,7 +251,23 @@ def test_a_pending_challenge_stops_the_demolition_until_its_outcome_upholds_the_
     db.session.rollback()
     challenges.record_outcome(challenge, actor=team["officer"], outcome="upheld", outcome_on=date(2026, 7, 30),
                               today=date(2026, 7, 30))
-    assert execution.demolition_unmet(case, ON) == []
+    # A first-instance judgment may be appealed within 15 days (行政诉讼法 art. 85).
+    assert execution.demolition_unmet(case, ON) == ["The period to appeal the judgment (15 days) runs until 2026-08-14."]
+    later = datetime(2026, 8, 17, 9, 0)  # a Monday
+    assert execution.demolition_unmet(case, later.date(), at=later) == []
+
+
+def test_a_decision_revoked_by_a_reconsideration_is_never_enforced(team, ready):
+    case, _ = ready
+    challenge = challenges.record_challenge(case, actor=team["officer"], kind="reconsideration", forum="某县人民政府",
+                                            received_on=date(2026, 7, 20), today=date(2026, 7, 20))
+    challenges.record_outcome(challenge, actor=team["officer"], outcome="revoked", outcome_on=date(2026, 7, 30),
+                              today=date(2026, 7, 30))
+    db.session.commit()
+    assert execution.demolition_unmet(case, ON) == [
+        "某县人民政府 revoked, changed or found unlawful the decision on 2026-07-30: it cannot be enforced; record the "
+        "revocation or change of the decision first."]
+    assert "某县人民政府 revoked" in " ".join(workflow.unmet(case, Stage.CLOSED, today=ON))
 
 
 # --- night and holidays ---------------------------------------------------------------------------------------
@@ -704,3 +741,79 @@ def test_a_reminder_served_under_a_replaced_decision_does_not_count_for_the_new_
     db.session.commit()
     assert serving.served(case, "reminder") is None
     assert "The reminder (催告书) has not been served." in execution.demolition_unmet(case, ON)
+
+
+# --- the second reading's points -------------------------------------------------------------------------------
+
+def test_the_demolition_may_not_run_into_the_night_unless_urgent(team, ready):
+    case, _ = ready
+    started(team, case)
+    video = av_record(case, team, datetime(2026, 8, 4, 8, 55))
+    late_end = datetime(2026, 8, 4, 22, 30)
+    assert refused(execution.record_demolition_done, case, actor=team["officer"], ended_at=late_end,
+                   av_record_id=video.id, av_until=datetime(2026, 8, 4, 23, 0)) == [
+        "The demolition ran into the night (2026-08-04 22:00; 22:00–06:00) without the head marking it urgent "
+        "(行政强制法 art. 43)."]
+
+
+def test_a_new_time_needs_the_heads_urgency_again(team, ready):
+    case, _ = ready
+    execution.mark_urgent(case, actor=team["head"], reason="违法建筑存在倒塌危险")
+    db.session.commit()
+    row = execution.plan_demolition(case, actor=team["officer"], scheduled_at=HOLIDAY, camera="03",
+                                    officer_ids=[team["officer"].id, team["officer2"].id], today=ENFORCEMENT_SERVED)
+    db.session.commit()
+    assert (row.urgent_reason, row.urgent_by_id) == ("", None)
+    assert any("statutory holiday" in p for p in execution.demolition_unmet(case, HOLIDAY.date(), at=HOLIDAY))
+
+
+def test_the_late_penalty_is_not_counted_while_a_challenge_runs(team, fined):
+    row = challenges.record_challenge(fined, actor=team["officer"], kind="reconsideration", forum="某县人民政府",
+                                      received_on=DUE + timedelta(days=5), today=DUE + timedelta(days=5))
+    db.session.commit()
+    # Late from 5 November; the reconsideration ran from 9 November: 4 days counted by the 20th.
+    assert execution.fine_state(fined, DUE + timedelta(days=16)).days_late == 4
+    challenges.record_outcome(row, actor=team["officer"], outcome="upheld", outcome_on=DUE + timedelta(days=10),
+                              today=DUE + timedelta(days=10))
+    db.session.commit()
+    state = execution.fine_state(fined, DUE + timedelta(days=16))
+    assert state.days_late == 16 - 6  # the 6 days from the 9th to the 14th are not counted (行政处罚法 art. 73)
+    assert state.late_penalty == Decimal("5000") * Decimal("0.03") * 10
+
+
+def test_a_payment_above_what_can_be_owed_is_refused(team, fined):
+    receipt = add_record(fined, "fine_receipt", actor=team["officer"])
+    assert refused(execution.record_payment, fined, actor=team["officer"], paid_on=DUE, amount="99999999999999999999",
+                   receipt_record_id=receipt.id, today=DUE) == [
+        "99999999999999999999.00 yuan is more than can still be owed (10000.00 yuan, the late penalty included)."]
+
+
+def test_a_fine_on_the_land_route_keeps_the_60_day_and_6_month_periods(make, team):
+    land = make.matter(team["body"], route="land", power_source="delegated",
+                       delegation_document="测试省人民政府关于赋予乡镇部分县级行政执法权的决定",
+                       delegation_published_on=date(2025, 6, 1))
+    case, _ = in_service(make, team, day=DECIDED, matter=land)
+    make.serve(case, served_on=DECIDED, today=DECIDED)
+    assert [what for what, _last in execution.challenge_periods(case)] == [
+        "the period for reconsideration (60 days)", "the period to sue (6 months)"]
+    assert execution.path(case) == "court"
+
+
+def test_an_archived_case_takes_no_challenge_and_no_new_decision(make, team):
+    from enforcement.services import decisions, review
+    from enforcement.services.decisions import current_decision
+    from enforcement.services.errors import DomainError
+    from tests.factories import PASSWORD as _PASSWORD
+
+    case, _ = in_service(make, team, day=DECIDED, decision_type="warning", fine_amount=None)
+    make.close(case, today=DECIDED)
+    add_record(case, "closing_report", actor=team["officer"])
+    workflow.advance(case, Stage.ARCHIVED, actor=team["officer"], today=DECIDED)
+    db.session.commit()
+    with pytest.raises(DomainError, match="archived"):
+        challenges.record_challenge(case, actor=team["officer"], kind="suit", forum="法院", received_on=DECIDED,
+                                    today=DECIDED)
+    plan = review.ProposalData("no_penalty", None, None, "不予处罚", "《中华人民共和国行政处罚法》第三十三条")
+    with pytest.raises(DomainError, match="archived"):
+        decisions.replace(current_decision(case), actor=team["head"], password=_PASSWORD, kind="change",
+                          reason="复查", proposal=plan, today=DECIDED)

@@ -92,7 +92,12 @@ def test_the_checklist_shows_each_required_record_and_whether_it_is_there(case, 
     assert after[("investigation", "inspection_record")] is False
 
 
-def test_rules_follow_the_route_forced_demolition_needs_the_execution_video(make, team):
+def test_rules_follow_the_route_forced_demolition_needs_the_execution_video(make, team, monkeypatch):
+    # How each case is being carried out (services.execution.path, specified in tests/test_execution.py):
+    # the town's forced demolition on the planning route, the court on the land route.
+    from enforcement.services import execution
+
+    monkeypatch.setattr(execution, "path", lambda case: "forced" if case.route == "planning" else "court")
     planning = make.matter(team["body"], route="planning")
     land = make.matter(team["body"], route="land", power_source="delegated",
                        delegation_document="测试省人民政府关于赋予乡镇部分县级行政执法权的决定",

@@ -285,7 +285,10 @@ def test_the_case_leaves_service_only_once_the_decision_is_served(make, team, se
         workflow.advance(case, target, actor=team["officer"], today=DAY)
     assert NOT_SERVED in exc.value.unmet
     db.session.rollback()
-    make.serve(case, document="reminder", served_on=DAY, today=DAY)  # another document does not count
+    # Another document does not stand in for it (and a reminder cannot even be served before the decision).
+    with pytest.raises(GateRefused, match="follows the Decision, which had not counted as served"):
+        make.serve(case, document="reminder", served_on=DAY, today=DAY)
+    db.session.rollback()
     assert NOT_SERVED in workflow.unmet(case, target, today=DAY)
     make.serve(case, served_on=DAY, today=DAY)
     assert NOT_SERVED not in workflow.unmet(case, target, today=DAY)

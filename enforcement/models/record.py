@@ -53,8 +53,9 @@ class RecordRequirement(db.Model):
     """A case may not leave `stage` without a current record of `type_code`.
 
     `matter_category` and `route` narrow the rule (NULL: every category / every route);
-    `execution_path` narrows an execution rule to a forced execution or to voluntary compliance
-    (NULL: both).
+    `execution_path` narrows an execution rule to the town's forced demolition ("forced"), enforcement
+    through the court ("court") or voluntary compliance ("voluntary"); NULL: all three
+    (services.execution.path says which a case is on).
     """
 
     __tablename__ = "record_requirements"
@@ -62,7 +63,7 @@ class RecordRequirement(db.Model):
         UniqueConstraint("stage", "type_code", "matter_category", "route", "execution_path",
                          name="uq_record_requirements_rule"),
         CheckConstraint(enum_check("stage", [s.value for s in Stage]), name="stage_known"),
-        CheckConstraint("execution_path IS NULL OR execution_path IN ('forced', 'voluntary')",
+        CheckConstraint("execution_path IS NULL OR execution_path IN ('forced', 'voluntary', 'court')",
                         name="execution_path_known"),
     )
 

@@ -16,7 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import (WITHDRAWING_OUTCOMES, Case, Challenge, ChallengeKind, ChallengeOutcome, Publication, User)
+from ..models import (WITHDRAWING_OUTCOMES, Case, Challenge, ChallengeKind, ChallengeOutcome, Publication, Stage,
+                      User)
 from . import audit, disclosure
 from .calendar import add_calendar_days
 from .clock import local_today
@@ -39,6 +40,8 @@ def _require_actor(actor: User, case: Case) -> None:
     if not disclosure.can_manage(actor, case):
         raise PermissionDenied(_("Only the officers on the case or the head of %(body)s record a challenge.",
                                  body=case.body.name))
+    if case.stage == Stage.ARCHIVED.value:
+        raise DomainError(_("The case is archived: its file is read-only."))
 
 
 def challenges_of(case: Case) -> list[Challenge]:
@@ -116,6 +119,8 @@ def record_defence(challenge: Challenge, *, actor: User, submitted_on: date | No
     if challenge.defence_submitted_on is not None:
         raise DomainError(_("The defence of this challenge was handed in on %(day)s already.",
                             day=challenge.defence_submitted_on))
+    if challenge.outcome is not None:
+        raise DomainError(_("The outcome of this challenge is recorded already."))
     problems = []
     if submitted_on is None:
         problems.append(_("Give the day the defence and the evidence were handed in."))

@@ -139,9 +139,10 @@ def on_archived(case: Case, actor: User) -> int:
     until = retention_until()
     store = _store()
     rows = list(db.session.scalars(select(Record).where(Record.case_id == case.id).order_by(Record.id)))
+    kept = 0
     for record in rows:
         try:
-            store.retain_until(record.storage_key, until, version_id=record.version_id)
+            kept += store.retain_until(record.storage_key, until, version_id=record.version_id) is not None
         except FileNotFoundError:
             raise DomainError(_("The case cannot be archived: the stored file of record %(id)s (%(name)s) is missing "
                                 "from the evidence store.", id=record.id, name=record.original_filename)) from None
@@ -149,8 +150,10 @@ def on_archived(case: Case, actor: User) -> int:
             raise DomainError(_("The case cannot be archived now: the evidence store did not keep the retention of "
                                 "record %(id)s (%(error)s). Nothing was changed; try again later.", id=record.id,
                                 error=exc)) from None
+    # `kept` says how many the store itself now keeps that long (a store without object lock keeps none:
+    # the event then says so rather than claim a retention nobody enforces).
     audit.record("case.retention_extended", "case", case.id, case.number, actor=actor,
-                 after={"records": len(rows), "retain_until": until.date(),
+                 after={"records": len(rows), "kept_by_store": kept, "retain_until": until.date(),
                         "years": int(current_app.config.get("ARCHIVE_RETENTION_YEARS", 30))},
                  body_id=case.body_id, case_id=case.id)
     return len(rows)

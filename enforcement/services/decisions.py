@@ -328,6 +328,8 @@ def replace(decision: Decision, *, actor: User, password: str, kind: DecisionKin
         raise DomainError(_("A decision is replaced by a revocation or a change."))
     if not is_head_of(actor, case.body_id):
         raise PermissionDenied(_("Only the head of %(body)s signs its decisions.", body=case.body.name))
+    if case.stage == Stage.ARCHIVED.value:
+        raise DomainError(_("The case is archived: its file is read-only."))
     _review._check_password(actor, password)
     from .records import lock_case
 

@@ -60,6 +60,12 @@ def served(*args, **kwargs):
 def execution_of(case: Case, *, create: bool = False) -> Execution | None:
     row = db.session.scalar(select(Execution).where(Execution.case_id == case.id))
     if row is None and create:
+        from .records import lock_case
+
+        lock_case(case)  # two first steps at once: the second waits, then finds the first one's row
+        row = db.session.scalar(select(Execution).where(Execution.case_id == case.id))
+        if row is not None:
+            return row
         row = Execution(case_id=case.id)
         db.session.add(row)
         db.session.flush()
@@ -67,9 +73,21 @@ def execution_of(case: Case, *, create: bool = False) -> Execution | None:
 
 
 def path(case: Case) -> str:
-    """"voluntary" once the party's compliance is recorded, else "forced" (which records the rules ask for)."""
+    """How the decision is being carried out, which decides the execution records the rules ask for:
+    "voluntary" once the party complied (or paid the fine in full), "forced" for the town's own forced
+    demolition (planning route), "court" for the rest (the application to the court), and "none" for a
+    decision that needs nothing carried out (a warning: only the rules for every path apply)."""
     row = execution_of(case)
-    return "voluntary" if row is not None and row.complied_on is not None else "forced"
+    if row is not None and row.complied_on is not None:
+        return "voluntary"
+    decision = _decision(case)
+    if decision is None or decision.decision_type in EXECUTES_ITSELF:
+        return "none"
+    if decision is not None and decision.fine_amount and decision.decision_type == DecisionType.FINE.value:
+        state = fine_state(case)
+        if state is not None and state.settled:
+            return "voluntary"
+    return "forced" if is_forced_demolition(case) else "court"
 
 
 def _decision(case: Case):
@@ -114,21 +132,54 @@ def _roll(day: date) -> date:
     return day
 
 
+NEXT_STEP_DAYS = 15  # after a reconsideration decision, to sue (行政诉讼法 art. 45); after a judgment, to appeal (art. 85)
+
+
 def challenge_periods(case: Case) -> list[tuple[str, date]]:
-    """The party's periods to challenge the decision, each with its last day, counted from service."""
+    """The party's periods to challenge the decision, each with its last day, counted from service; and
+    after an outcome that upheld the decision, the 15 days to take the next step (sue, or appeal)."""
     start = _decision_served_on(case)
     if start is None:
         return []
-    if case.route == Route.LAND.value:
-        return [(_("the period to sue (15 days, 土地管理法 art. 83)"),
-                 add_calendar_days(start, LAND_SUIT_DAYS, lenient=True))]
-    return [(_("the period for reconsideration (60 days)"), add_calendar_days(start, RECONSIDERATION_DAYS, lenient=True)),
-            (_("the period to sue (6 months)"), _roll(_add_months(start, SUIT_MONTHS)))]
+    decision = _decision(case)
+    if case.route == Route.LAND.value and decision.decision_type == DecisionType.DEMOLITION.value:
+        periods = [(_("the period to sue (15 days, 土地管理法 art. 83)"),
+                    add_calendar_days(start, LAND_SUIT_DAYS, lenient=True))]
+    else:
+        periods = [(_("the period for reconsideration (60 days)"),
+                    add_calendar_days(start, RECONSIDERATION_DAYS, lenient=True)),
+                   (_("the period to sue (6 months)"), _roll(_add_months(start, SUIT_MONTHS)))]
+    for challenge in challenges_of_decision(case):
+        if challenge.outcome in ("upheld", "other") and challenge.outcome_on is not None:
+            what = (_("the period to sue after the reconsideration decision (15 days)")
+                    if challenge.kind == "reconsideration" else _("the period to appeal the judgment (15 days)"))
+            periods.append((what, add_calendar_days(challenge.outcome_on, NEXT_STEP_DAYS, lenient=True)))
+    return periods
+
+
+def challenges_of_decision(case: Case) -> list[Challenge]:
+    decision = _decision(case)
+    if decision is None:
+        return []
+    return list(db.session.scalars(select(Challenge).where(Challenge.case_id == case.id,
+                                                           Challenge.decision_id == decision.id)
+                                   .order_by(Challenge.id)))
 
 
 def pending_challenges(case: Case) -> list[Challenge]:
     return list(db.session.scalars(select(Challenge).where(Challenge.case_id == case.id,
                                                            Challenge.outcome.is_(None))))
+
+
+def overturned(case: Case) -> list[str]:
+    """The decision in force was revoked, changed or found unlawful by a challenge: it is not enforced until it
+    is replaced (decisions.replace), whatever else holds."""
+    from ..models import WITHDRAWING_OUTCOMES
+
+    words = [o.value for o in WITHDRAWING_OUTCOMES]
+    return [_("%(forum)s revoked, changed or found unlawful the decision on %(day)s: it cannot be enforced; record the "
+              "revocation or change of the decision first.", forum=c.forum, day=c.outcome_on)
+            for c in challenges_of_decision(case) if c.outcome in words]
 
 
 def demolition_notice(case: Case) -> Publication | None:
@@ -191,6 +242,7 @@ def demolition_unmet(case: Case, today: date | None = None, *, at: datetime | No
         elif not covers(last.year):
             problems.append(_("The working-day calendar does not cover %(year)s yet, so the end of %(what)s cannot "
                               "be told exactly; add that year's holidays first.", year=last.year, what=what))
+    problems.extend(overturned(case))
     for challenge in pending_challenges(case):
         problems.append(_("A %(kind)s before %(forum)s (received %(day)s) is pending: execution stops until its outcome.",
                           kind=_("reconsideration") if challenge.kind == "reconsideration" else _("suit"),
@@ -207,6 +259,10 @@ def demolition_unmet(case: Case, today: date | None = None, *, at: datetime | No
         problems.append(_("The compulsory-execution decision (强制执行决定书) has not been served."))
     elif row is not None and row.statement_on is not None and enforcement.served_on < row.statement_on:
         problems.append(_("The compulsory-execution decision was served before the party's statement was heard."))
+    elif reminder is not None and enforcement.served_on <= reminder.deemed_served_on:
+        problems.append(_("The compulsory-execution decision was served before the reminder counted as served "
+                          "(%(day)s): it must come after the reminder (行政强制法 art. 37).",
+                          day=reminder.deemed_served_on))
     if not _current_of_type(case, "enforcement_decision"):
         problems.append(_("The compulsory-execution decision (强制执行决定书) is not among the case's records."))
     # The people and the camera.
@@ -339,8 +395,9 @@ def record_statement(case: Case, *, actor: User, heard_on: date | None, statemen
         problems.append(_("Give the day the statement was heard or waived."))
     elif heard_on > today:
         problems.append(_("A statement cannot be dated in the future."))
-    elif reminder is not None and heard_on < reminder.served_on:
-        problems.append(_("The statement cannot come before the reminder was served (%(day)s).", day=reminder.served_on))
+    elif reminder is not None and heard_on < reminder.deemed_served_on:
+        problems.append(_("The statement cannot come before the reminder was served (%(day)s).",
+                          day=reminder.deemed_served_on))
     if not statement and not waived:
         problems.append(_("Write down what the party said, or mark that they waived their statement."))
     if problems:
@@ -387,6 +444,9 @@ def plan_demolition(case: Case, *, actor: User, scheduled_at: datetime | None, c
     row = execution_of(case, create=True)
     check_version(row, version)
     before = _snapshot(row)
+    if row.scheduled_at != scheduled_at and row.urgent_reason:
+        # The head's urgency was for the time then planned: a new time needs the head again.
+        row.urgent_reason, row.urgent_by_id, row.urgent_at = "", None, None
     row.scheduled_at, row.camera, row.officers = scheduled_at, camera.strip()[:120], officers
     db.session.flush()
     _event("execution.planned", case, row, actor, before)
@@ -453,6 +513,33 @@ def av_coverage_problems(row: Execution | None) -> list[str]:
     return problems
 
 
+def quiet_span_problems(start: datetime, end: datetime) -> list[str]:
+    """An execution may not run into the night or a holiday either (行政强制法 art. 43), not only start then."""
+    from datetime import timedelta
+
+    night = holiday = None
+    moment = start
+    while moment <= end and (night is None or holiday is None):
+        if night is None and at_night(moment):
+            night = moment
+        try:
+            if holiday is None and not is_workday(moment.date()):
+                holiday = moment
+        except CalendarUnknown:
+            pass
+        moment += timedelta(minutes=5)
+    problems = []
+    first, last = quiet_hours()
+    if night is not None:
+        problems.append(_("The demolition ran into the night (%(at)s; %(start)s–%(end)s) without the head marking it "
+                          "urgent (行政强制法 art. 43).", at=night.strftime("%Y-%m-%d %H:%M"),
+                          start=first.strftime("%H:%M"), end=last.strftime("%H:%M")))
+    if holiday is not None:
+        problems.append(_("The demolition ran into a statutory holiday or rest day (%(day)s) without the head marking "
+                          "it urgent (行政强制法 art. 43).", day=holiday.date()))
+    return problems
+
+
 def record_demolition_done(case: Case, *, actor: User, ended_at: datetime | None, av_record_id, av_until: datetime | None,
                            version=None) -> Execution:
     """The end of the demolition with its full audio/video record, which must cover it from start to end."""
@@ -475,6 +562,8 @@ def record_demolition_done(case: Case, *, actor: User, ended_at: datetime | None
     probe = Execution(started_at=row.started_at, ended_at=ended_at, av_until=av_until)
     probe.av_record = record
     coverage = av_coverage_problems(probe)
+    if not row.urgent_reason:
+        coverage += quiet_span_problems(row.started_at, ended_at)
     if coverage:
         raise GateRefused(coverage)
     before = _snapshot(row)
@@ -523,6 +612,7 @@ def court_application_unmet(case: Case, applied_on: date | None, today: date | N
     row = execution_of(case)
     if row is not None and row.complied_on is not None:
         problems.append(_("The party complied on %(day)s: there is nothing to enforce.", day=row.complied_on))
+    problems.extend(overturned(case))
     for challenge in pending_challenges(case):
         problems.append(_("A challenge before %(forum)s is pending.", forum=challenge.forum))
     if applied_on is None:
@@ -630,9 +720,22 @@ def fine_state(case: Case, today: date | None = None) -> FineState | None:
             break
     end = settled_on or today
     days_late = (end - due).days if due is not None and end > due else 0
+    if days_late:
+        days_late -= _days_under_challenge(case, due, end)
     penalty = late_penalty(amount, days_late)
     return FineState(amount, due, paid, payments[-1].paid_on if payments else None, days_late, penalty,
                      amount + penalty - paid)
+
+
+def _days_under_challenge(case: Case, after: date, until: date) -> int:
+    """Days in (after, until] during which a reconsideration or suit ran: the late penalty is not counted
+    then (行政处罚法 art. 73(3)). Overlapping challenges count each day once."""
+    days: set[int] = set()
+    for challenge in db.session.scalars(select(Challenge).where(Challenge.case_id == case.id)):
+        first = max(challenge.received_on, date.fromordinal(after.toordinal() + 1))
+        last = min(challenge.outcome_on or until, until)
+        days.update(range(first.toordinal(), last.toordinal() + 1))
+    return len(days)
 
 
 def record_payment(case: Case, *, actor: User, paid_on: date | None, amount, receipt_record_id,
@@ -650,6 +753,12 @@ def record_payment(case: Case, *, actor: User, paid_on: date | None, amount, rec
     except (ArithmeticError, ValueError, TypeError):
         problems.append(_("Give the amount paid, in yuan, more than zero."))
         amount = None
+    if amount is not None and decision is not None and decision.fine_amount:
+        # Never more than the fine and the largest late penalty (the penalty never exceeds the fine).
+        ceiling = Decimal(decision.fine_amount) * 2 - sum((Decimal(p.amount) for p in payments_of(case)), Decimal("0"))
+        if amount > ceiling:
+            problems.append(_("%(amount)s yuan is more than can still be owed (%(ceiling)s yuan, the late penalty "
+                              "included).", amount=amount, ceiling=max(ceiling, Decimal("0"))))
     if paid_on is None:
         problems.append(_("Give the day it was paid."))
     elif paid_on > today:
@@ -704,6 +813,8 @@ def _execution_done(case: Case, today: date) -> list[str]:
     if decision is None:
         return []
     problems = _fine_problems(case, today) if decision.fine_amount else []
+    if row is None or row.complied_on is None:
+        problems.extend(overturned(case))
     if row is not None and row.complied_on is not None:
         return problems
     if row is not None and row.court_applied_on is not None:
@@ -801,11 +912,10 @@ def follow_ups_of(case: Case, today: date) -> list[FollowUp]:
                                     _state(window.latest, today), "execution"))
         if row is not None and row.scheduled_at is not None and row.started_at is None and not complied \
                 and row.scheduled_at.date() >= today:
-            unmet = demolition_unmet(case, today)
-            what = (_("Demolition booked: %(count)s condition(s) still unmet", count=len(unmet)) if unmet
-                    else _("Demolition booked: every condition met"))
-            out.append(FollowUp(case, what, row.scheduled_at.date(), _state(row.scheduled_at.date(), today),
-                                "demolition"))
+            # The go/no-go itself is on the case page (it reads every record and certificate: too much here).
+            out.append(FollowUp(case, _("Demolition booked at %(time)s: check the go/no-go list",
+                                        time=row.scheduled_at.strftime("%H:%M")),
+                                row.scheduled_at.date(), _state(row.scheduled_at.date(), today), "demolition"))
     except CalendarUnknown:
         out.append(FollowUp(case, _("A deadline falls in a year the working-day calendar does not cover yet"), None,
                             "open", "execution"))
@@ -814,7 +924,8 @@ def follow_ups_of(case: Case, today: date) -> list[FollowUp]:
 
 def follow_ups(user: User, today: date | None = None, *, limit: int = 200) -> list[FollowUp]:
     """What is due after the decision on the cases the user acts on: an officer's own cases, the head's
-    body; overdue first, then by the last day."""
+    body; overdue first, then by the last day. A few queries per case: the `limit` oldest decided cases
+    (the oldest are the likeliest overdue) bound the page."""
     from ..models import CaseOfficer
     from .permissions import is_head_of
 

@@ -613,6 +613,8 @@ def store_generated(case: Case, actor: User, *, type_code: str, stage: Stage | s
     The bytes go to the store first, under a new key; the row follows in the caller's transaction
     (if that never commits, `storage orphans` reports the object). `action` names the audit event.
     """
+    if case.stage == Stage.ARCHIVED.value:
+        raise DomainError(_("The case is archived: its file is read-only."))
     kind = get_record_type(type_code)
     key = f"cases/{case.id}/records/{secrets.token_hex(16)}"
     stored = _store().put(key, io.BytesIO(data), content_type=content_type, size_hint=len(data))

@@ -46,6 +46,12 @@ DOCUMENT_LABELS = {
 }
 
 
+# The document each execution document comes after.
+PRECEDED_BY = {ServedDocument.REMINDER: ServedDocument.DECISION,
+               ServedDocument.ENFORCEMENT_DECISION: ServedDocument.REMINDER,
+               ServedDocument.ATTENDANCE_NOTICE: ServedDocument.ENFORCEMENT_DECISION}
+
+
 def method_label(method: str) -> str:
     return str(METHOD_LABELS[ServiceMethod(method)])
 
@@ -189,6 +195,13 @@ def record_service(case: Case, *, actor: User, document: str, method: str, serve
     if party_present and document == ServedDocument.DECISION and decision is not None \
             and served_on is not None and served_on != decision.decided_on:
         problems.append(_("A decision handed over with the party present is served on the day of the decision."))
+    # The execution's documents follow one another: the decision, the reminder, the compulsory-execution
+    # decision, then the notice to attend (行政强制法 art. 35–38, 18).
+    if document is not None and document != ServedDocument.DECISION and decision is not None and served_on:
+        before = PRECEDED_BY[document]
+        if served(case, before, decision=decision, by=served_on) is None:
+            problems.append(_("The %(document)s follows the %(before)s, which had not counted as served by %(day)s.",
+                              document=document_label(document), before=document_label(before), day=served_on))
     if problems:
         raise GateRefused(problems)
     deemed = add_calendar_days(served_on, PUBLIC_NOTICE_DAYS, lenient=True) \

@@ -130,7 +130,7 @@ def upgrade():
         batch_op.drop_constraint(batch_op.f('uq_record_requirements_rule'), type_='unique')
         batch_op.create_unique_constraint('uq_record_requirements_rule', ['stage', 'type_code', 'matter_category', 'route', 'execution_path'])
         batch_op.create_check_constraint('execution_path_known',
-                                         "execution_path IS NULL OR execution_path IN ('forced', 'voluntary')")
+                                         "execution_path IS NULL OR execution_path IN ('forced', 'voluntary', 'court')")
 
     with op.batch_alter_table('challenges', schema=None) as batch_op:
         batch_op.add_column(sa.Column('defence_submitted_on', sa.Date(), nullable=True))
@@ -143,9 +143,11 @@ NEW_TYPES = [
     ("compliance_proof", "履行情况证明", "Proof of compliance", "document", "execution", 305),
     ("fine_receipt", "罚款缴纳凭证", "Receipt for the fine", "document", "execution", 306),
 ]
-# The execution rules of 0002 are for a forced execution; a party who complied shows the proof instead.
-FORCED = ["reminder", "enforcement_decision", "demolition_notice", "execution_av", "execution_record",
-          "court_application"]
+# The execution rules of 0002 for the planning route are for the town's own forced demolition; those of the
+# land route, the application to the court, apply to every case enforced through the court (a fine unpaid on
+# the planning route too); a party who complied shows the proof instead.
+FORCED = ["reminder", "enforcement_decision", "demolition_notice", "execution_av", "execution_record"]
+COURT = ["reminder", "court_application"]
 NEW_RULES = [
     ("execution", "belongings_list", None, "planning", "forced", "行政强制法 第十八条、第四十四条"),
     ("execution", "compliance_proof", None, None, "voluntary", "行政处罚法 第六十六条"),
@@ -159,16 +161,19 @@ def _seed():
                            for c, n, e, k, st, sort in NEW_TYPES])
     rules = sa.table("record_requirements", sa.column("stage"), sa.column("type_code"), sa.column("matter_category"),
                      sa.column("route"), sa.column("execution_path"), sa.column("basis"))
-    op.execute(rules.update().where(rules.c.stage == "execution", rules.c.type_code.in_(FORCED))
-               .values(execution_path="forced"))
+    op.execute(rules.update().where(rules.c.stage == "execution", rules.c.route == "planning",
+                                    rules.c.type_code.in_(FORCED)).values(execution_path="forced"))
+    op.execute(rules.update().where(rules.c.stage == "execution", rules.c.route == "land",
+                                    rules.c.type_code.in_(COURT)).values(execution_path="court", route=None))
     op.bulk_insert(rules, [{"stage": st, "type_code": t, "matter_category": c, "route": r, "execution_path": p,
                             "basis": b} for st, t, c, r, p, b in NEW_RULES])
 
 
 def _unseed():
-    rules = sa.table("record_requirements", sa.column("type_code"), sa.column("execution_path"))
+    rules = sa.table("record_requirements", sa.column("type_code"), sa.column("execution_path"), sa.column("route"))
     op.execute(rules.delete().where(rules.c.type_code.in_([t for _s, t, *_rest in NEW_RULES]),
                                     rules.c.execution_path.isnot(None)))
+    op.execute(rules.update().where(rules.c.execution_path == "court").values(route="land"))
     types = sa.table("record_types", sa.column("code"))
     op.execute(types.delete().where(types.c.code.in_([c for c, *_rest in NEW_TYPES])))
 
