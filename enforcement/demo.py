@@ -565,9 +565,10 @@ def _disclosure_stories(town: Body, cast: Cast) -> None:
                                                    self_demolition_by=posted + timedelta(days=15))
         disclosure.publish(notice, actor=officer, today=posted)
     # A reconsideration that revoked a fine: the notice comes down with the reason.
-    target = db.session.scalar(select(Publication).where(
+    # (An archived case's file is read-only: the challenge is against a case still open or closed.)
+    target = db.session.scalar(select(Publication).join(Case, Case.id == Publication.case_id).where(
         Publication.body_id == town.id, Publication.status == PublicationStatus.PUBLISHED.value,
-        Publication.kind == PublicationKind.DECISION.value,
+        Publication.kind == PublicationKind.DECISION.value, Case.stage != Stage.ARCHIVED.value,
         Publication.decision_type != DecisionType.DEMOLITION.value).order_by(Publication.id).limit(1))
     if target is not None:
         officer = next(o.user for o in target.case.active_officers if not o.user.auxiliary)
