@@ -703,13 +703,15 @@ def _step(case: Case, target: Stage, day: date, draft: Draft, cast: Cast) -> Non
 
 
 def _serve(case: Case, day: date, officer: User, document: str) -> None:
-    """送达: handed to the party, who signs the 送达回证 (uploaded, then named as the proof)."""
+    """送达: handed to the party, who signs the 送达回证 (uploaded, then named as the proof); a reminder gives
+    ten days to perform."""
     from .services import serving
 
     receipt = _upload(case, officer, "service_receipt", day,
                       f"送达回证（{serving.document_label(document)}，当事人签收）")
     serving.record_service(case, actor=officer, document=document, method="direct", served_on=day,
-                           proof_record_id=receipt.id, recipient=case.party_name, today=day)
+                           proof_record_id=receipt.id, recipient=case.party_name, today=day,
+                           comply_by=day + timedelta(days=10) if document == "reminder" else None)
 
 
 def _remind(case: Case, day: date, draft: Draft) -> None:

@@ -195,6 +195,8 @@ class Factory:
             served_on = max(decision.decided_on, min(today, decision.decided_on)) if decision else today
         receipt = add_record(case, "service_receipt", actor=actor)
         kw.setdefault("recipient", "张三")
+        if document == "reminder":
+            kw.setdefault("comply_by", served_on + timedelta(days=3))
         row = serving.record_service(case, actor=actor, document=document, method=method, served_on=served_on,
                                      proof_record_id=receipt.id, today=today, **kw)
         db.session.commit()

@@ -817,3 +817,28 @@ def test_an_archived_case_takes_no_challenge_and_no_new_decision(make, team):
     with pytest.raises(DomainError, match="archived"):
         decisions.replace(current_decision(case), actor=team["head"], password=_PASSWORD, kind="change",
                           reason="复查", proposal=plan, today=DECIDED)
+
+
+def test_the_reminder_sets_a_deadline_and_the_enforcement_decision_waits_for_it(make, team):
+    case, _ = demolition_case(make, team, without=("statement", "enforcement_served", "plan", "attendance"))
+    reminder = serving.served(case, "reminder")
+    assert reminder.comply_by == REMINDED + timedelta(days=3)  # 11 July
+    receipt = add_record(case, "service_receipt", actor=team["officer"])
+    assert refused(serving.record_service, case, actor=team["officer"], document="reminder", method="direct",
+                   served_on=REMINDED, proof_record_id=receipt.id, recipient="张三", today=REMINDED) == [
+        "Give the deadline the reminder sets the party to perform (行政强制法 art. 35)."]
+    assert refused(serving.record_service, case, actor=team["officer"], document="reminder", method="direct",
+                   served_on=REMINDED, proof_record_id=receipt.id, recipient="张三", comply_by=REMINDED,
+                   today=REMINDED) == ["The reminder's deadline must come after the day it was served."]
+    execution.record_statement(case, actor=team["officer"], heard_on=HEARD, waived=True, today=HEARD)
+    db.session.commit()
+    words = ("The compulsory-execution decision comes only after the reminder's deadline (2026-07-11) passed with "
+             "nothing done (行政强制法 art. 37).")
+    assert refused(serving.record_service, case, actor=team["officer"], document="enforcement_decision",
+                   method="direct", served_on=date(2026, 7, 11), proof_record_id=receipt.id, recipient="张三",
+                   today=date(2026, 7, 11)) == [words]
+    # The gate checks it too (a reminder whose deadline was moved after the decision was served, say).
+    make.serve(case, document="enforcement_decision", served_on=ENFORCEMENT_SERVED, today=ENFORCEMENT_SERVED)
+    reminder.comply_by = date(2026, 7, 20)
+    db.session.commit()
+    assert words.replace("2026-07-11", "2026-07-20") in execution.demolition_unmet(case, ON)

@@ -62,6 +62,9 @@ class DocumentService(db.Model):
     served_on: Mapped[date] = mapped_column(Date)          # signed / left / received / sent / notice posted
     deemed_served_on: Mapped[date] = mapped_column(Date)   # = served_on, or 30 days after a public notice
     party_present: Mapped[bool] = mapped_column(Boolean, default=False)  # handed over on the spot at the decision
+    # A reminder (催告书) gives the party a last deadline to perform (行政强制法 art. 35): the compulsory-
+    # execution decision comes only after it passed with nothing done (art. 37).
+    comply_by: Mapped[date | None] = mapped_column(Date)
     recipient: Mapped[str] = mapped_column(String(120), default="")      # who signed or received it
     witness: Mapped[str] = mapped_column(String(120), default="")        # 留置送达: the witness
     proof_record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))  # 送达回证 / posting proof / e-receipt

@@ -259,6 +259,9 @@ def demolition_unmet(case: Case, today: date | None = None, *, at: datetime | No
         problems.append(_("The compulsory-execution decision (强制执行决定书) has not been served."))
     elif row is not None and row.statement_on is not None and enforcement.served_on < row.statement_on:
         problems.append(_("The compulsory-execution decision was served before the party's statement was heard."))
+    elif reminder is not None and reminder.comply_by is not None and enforcement.served_on <= reminder.comply_by:
+        problems.append(_("The compulsory-execution decision comes only after the reminder's deadline "
+                          "(%(day)s) passed with nothing done (行政强制法 art. 37).", day=reminder.comply_by))
     elif reminder is not None and enforcement.served_on <= reminder.deemed_served_on:
         problems.append(_("The compulsory-execution decision was served before the reminder counted as served "
                           "(%(day)s): it must come after the reminder (行政强制法 art. 37).",

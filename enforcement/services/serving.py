@@ -146,7 +146,7 @@ def _proof(case: Case, record_id, *, what: str, problems: list[str], kinds=None,
 def record_service(case: Case, *, actor: User, document: str, method: str, served_on: date | None,
                    proof_record_id, recipient: str = "", witness: str = "", video_record_id=None,
                    consent_record_id=None, party_present: bool = False, note: str = "",
-                   today: date | None = None) -> DocumentService:
+                   comply_by: date | None = None, today: date | None = None) -> DocumentService:
     """Record one service of a document; refuses with every unmet condition in words."""
     from .decisions import current_decision
     from .records import STAGE_ORDER  # here, not at the top: records imports workflow, which imports this module
@@ -199,9 +199,18 @@ def record_service(case: Case, *, actor: User, document: str, method: str, serve
     # decision, then the notice to attend (行政强制法 art. 35–38, 18).
     if document is not None and document != ServedDocument.DECISION and decision is not None and served_on:
         before = PRECEDED_BY[document]
-        if served(case, before, decision=decision, by=served_on) is None:
+        earlier = served(case, before, decision=decision, by=served_on)
+        if earlier is None:
             problems.append(_("The %(document)s follows the %(before)s, which had not counted as served by %(day)s.",
                               document=document_label(document), before=document_label(before), day=served_on))
+        elif before == ServedDocument.REMINDER and earlier.comply_by and served_on <= earlier.comply_by:
+            problems.append(_("The compulsory-execution decision comes only after the reminder's deadline "
+                              "(%(day)s) passed with nothing done (行政强制法 art. 37).", day=earlier.comply_by))
+    if document == ServedDocument.REMINDER:
+        if comply_by is None:
+            problems.append(_("Give the deadline the reminder sets the party to perform (行政强制法 art. 35)."))
+        elif served_on is not None and comply_by <= served_on:
+            problems.append(_("The reminder's deadline must come after the day it was served."))
     if problems:
         raise GateRefused(problems)
     deemed = add_calendar_days(served_on, PUBLIC_NOTICE_DAYS, lenient=True) \
@@ -210,12 +219,13 @@ def record_service(case: Case, *, actor: User, document: str, method: str, serve
                           decision_id=decision.id,
                           method=method.value, served_on=served_on, deemed_served_on=deemed,
                           party_present=bool(party_present), recipient=recipient[:120], witness=witness[:120],
+                          comply_by=comply_by if document == ServedDocument.REMINDER else None,
                           proof_record_id=int(proof_record_id), video_record_id=video.id if video else None,
                           consent_record_id=consent.id if consent else None, note=note, recorded_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
     after = {"document": row.document, "method": row.method, "served_on": served_on, "deemed_served_on": deemed,
-             "proof_record_id": row.proof_record_id}
+             "proof_record_id": row.proof_record_id, **({"comply_by": row.comply_by} if row.comply_by else {})}
     if document == ServedDocument.DECISION:
         due, _exact = decision_due_on(decision)
         after.update(decision_id=decision.id, due_on=due, late=served_on > due)
@@ -242,11 +252,11 @@ def _register_timeline() -> None:
     from .cases import EVENT_LABELS, FIELD_LABELS, SHOWN_FIELDS
 
     EVENT_LABELS.update({"service.recorded": _l("Service recorded")})
-    SHOWN_FIELDS.update({"service.recorded": ("document", "method", "served_on", "deemed_served_on", "due_on",
-                                              "late")})
+    SHOWN_FIELDS.update({"service.recorded": ("document", "method", "served_on", "deemed_served_on", "comply_by",
+                                              "due_on", "late")})
     for key, label in (("document", _l("Document")), ("method", _l("Method")), ("served_on", _l("Served on")),
                        ("deemed_served_on", _l("Counts as served on")), ("due_on", _l("Due on")),
-                       ("late", _l("Late"))):
+                       ("late", _l("Late")), ("comply_by", _l("To perform by"))):
         FIELD_LABELS.setdefault(key, label)
 
 

@@ -113,6 +113,7 @@ class ServiceForm(FlaskForm):
     video_record = RecordSelect(_l("Video of the service (optional)"))
     consent_record = RecordSelect(_l("Party's consent to electronic service (optional)"))
     party_present = BooleanField(_l("The party was present and received the decision on the spot"))
+    comply_by = DateField(_l("Deadline the reminder sets (for a reminder)"), validators=[Optional()])
     note = TextAreaField(_l("Note"), filters=STRIP, validators=[Optional(), Length(max=4000)])
 
     def __init__(self, *args, case, **kwargs):
@@ -473,7 +474,7 @@ def service(case_id: int):
             served_on=form.served_on.data, proof_record_id=form.proof_record.data, recipient=form.recipient.data or "",
             witness=form.witness.data or "", video_record_id=form.video_record.data,
             consent_record_id=form.consent_record.data, party_present=form.party_present.data,
-            note=form.note.data or "", today=local_today())
+            note=form.note.data or "", comply_by=form.comply_by.data, today=local_today())
 
     def done(row):
         return _("Service recorded: %(document)s, %(method)s, on %(day)s.", document=serving.document_label(row.document),

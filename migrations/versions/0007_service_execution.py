@@ -84,6 +84,7 @@ def upgrade():
     sa.Column('served_on', sa.Date(), nullable=False),
     sa.Column('deemed_served_on', sa.Date(), nullable=False),
     sa.Column('party_present', sa.Boolean(), nullable=False),
+    sa.Column('comply_by', sa.Date(), nullable=True),
     sa.Column('recipient', sa.String(length=120), nullable=False),
     sa.Column('witness', sa.String(length=120), nullable=False),
     sa.Column('proof_record_id', sa.Integer(), nullable=False),
