@@ -104,7 +104,7 @@ def test_a_service_is_recorded_with_its_receipt_and_an_audit_event(make, team, s
     (event,) = events("service.recorded", case)
     after = json.loads(event.after)
     assert after["document"] == "decision" and after["method"] == "direct" and after["decision_id"] == decision.id
-    assert (after["served_on"], after["due_on"], after["late"]) == ("2026-10-20", "2026-10-29", False)
+    assert (after["served_on"], after["service_due_on"], after["late"]) == ("2026-10-20", "2026-10-29", False)
     assert event.case_id == case.id and event.actor_id == team["officer"].id
 
 

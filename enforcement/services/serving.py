@@ -228,7 +228,7 @@ def record_service(case: Case, *, actor: User, document: str, method: str, serve
              "proof_record_id": row.proof_record_id, **({"comply_by": row.comply_by} if row.comply_by else {})}
     if document == ServedDocument.DECISION:
         due, _exact = decision_due_on(decision)
-        after.update(decision_id=decision.id, due_on=due, late=served_on > due)
+        after.update(decision_id=decision.id, service_due_on=due, late=served_on > due)
     audit.record("service.recorded", "document_service", row.id, f"{case.number} {document_label(row.document)}",
                  actor=actor, after=after, body_id=case.body_id, case_id=case.id)
     return row
@@ -253,9 +253,9 @@ def _register_timeline() -> None:
 
     EVENT_LABELS.update({"service.recorded": _l("Service recorded")})
     SHOWN_FIELDS.update({"service.recorded": ("document", "method", "served_on", "deemed_served_on", "comply_by",
-                                              "due_on", "late")})
+                                              "service_due_on", "late")})
     for key, label in (("document", _l("Document")), ("method", _l("Method")), ("served_on", _l("Served on")),
-                       ("deemed_served_on", _l("Counts as served on")), ("due_on", _l("Due on")),
+                       ("deemed_served_on", _l("Counts as served on")), ("service_due_on", _l("To be served by")),
                        ("late", _l("Late")), ("comply_by", _l("To perform by"))):
         FIELD_LABELS.setdefault(key, label)
 
