@@ -619,3 +619,22 @@ def test_follow_ups_sort_overdue_first_and_stay_within_the_officers_cases(make, 
     assert [(i.case.id, i.state) for i in items] == [(mine.id, "open")]
     items = execution.follow_ups(team["officer"], DAY + timedelta(days=30))
     assert [(i.case.id, i.state) for i in items] == [(mine.id, "overdue")]
+
+
+def test_a_reminder_is_served_with_the_deadline_it_gives_through_the_form(make, team, as_user):
+    case, _ = in_service(make, team)  # the decision served on SERVED
+    receipt = make.record(case, "service_receipt")
+    client = as_user(team["officer"])
+    assert 'name="service-comply_by"' in panel(client, case, "service")
+    reminded = SERVED + timedelta(days=20)
+    missing = post(client, case, "service", "service", document="reminder", method="direct",
+                   served_on=reminded.isoformat(), recipient="张三", proof_record=str(receipt.id))
+    assert missing.status_code == 422
+    assert "Give the deadline the reminder sets the party to perform" in refused(missing)
+    response = post(client, case, "service", "service", document="reminder", method="direct",
+                    served_on=reminded.isoformat(), recipient="张三", proof_record=str(receipt.id),
+                    comply_by=(reminded + timedelta(days=10)).isoformat())
+    assert response.status_code == 302, text(response)
+    row = serving.served(case, "reminder")
+    assert row.comply_by == reminded + timedelta(days=10)
+    assert f"to perform by {(reminded + timedelta(days=10)).isoformat()}" in panel(client, case, "service")
