@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -20,6 +20,8 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
+    # The lists that read one kind of event across cases (who looked, check runs) go by action, newest first.
+    __table_args__ = (Index("ix_audit_events_action_id", "action", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

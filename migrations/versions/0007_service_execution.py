@@ -137,6 +137,7 @@ def upgrade():
         batch_op.add_column(sa.Column('defence_submitted_on', sa.Date(), nullable=True))
 
     # ### end Alembic commands ###
+    op.create_index('ix_audit_events_action_id', 'audit_events', ['action', 'id'])
     _seed()
 
 
@@ -180,6 +181,7 @@ def _unseed():
 
 
 def downgrade():
+    op.drop_index('ix_audit_events_action_id', table_name='audit_events')
     _unseed()
     with op.batch_alter_table('challenges', schema=None) as batch_op:
         batch_op.drop_column('defence_submitted_on')
