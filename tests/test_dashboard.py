@@ -162,6 +162,7 @@ def test_officers_get_403_and_auditors_heads_admins_see_the_dashboard(team, spre
         assert page.status_code == 200, who
         assert spread["overdue"].number in page.get_data(as_text=True)
         assert spread["foreign"].number not in page.get_data(as_text=True)
+        assert '<option value="investigation">Investigation</option>' in page.get_data(as_text=True)  # in words
     card = as_user(team["auditor"]).get(f"/dashboard/cases/{spread['ok'].id}")
     assert card.status_code == 200 and "Service within 7 working days" in card.get_data(as_text=True)
     assert as_user(team["auditor"]).get(f"/dashboard/cases/{spread['foreign'].id}").status_code == 404

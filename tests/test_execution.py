@@ -842,3 +842,12 @@ def test_the_reminder_sets_a_deadline_and_the_enforcement_decision_waits_for_it(
     reminder.comply_by = date(2026, 7, 20)
     db.session.commit()
     assert words.replace("2026-07-11", "2026-07-20") in execution.demolition_unmet(case, ON)
+
+
+def test_a_fine_is_not_complied_with_but_paid(team, fined):
+    proof = add_record(fined, "compliance_proof", actor=team["officer"])
+    assert refused(execution.record_compliance, fined, actor=team["officer"], complied_on=DUE, record_id=proof.id,
+                   today=DUE) == [
+        "The decision in force orders nothing to comply with: a fine is carried out by paying it, a warning needs "
+        "nothing."]
+    assert execution.needs_compliance(fined) is False

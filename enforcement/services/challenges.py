@@ -110,6 +110,13 @@ def record_outcome(challenge: Challenge, *, actor: User, outcome: str, outcome_o
     return challenge
 
 
+def defence_late(challenge: Challenge) -> bool | None:
+    """Whether the defence was handed in after its deadline (None: not handed in yet)."""
+    if challenge.defence_submitted_on is None:
+        return None
+    return challenge.defence_submitted_on > challenge.defence_due_on
+
+
 def record_defence(challenge: Challenge, *, actor: User, submitted_on: date | None,
                    today: date | None = None) -> Challenge:
     """The defence and all the evidence handed in (on time or late, as the dates say)."""
@@ -131,7 +138,7 @@ def record_defence(challenge: Challenge, *, actor: User, submitted_on: date | No
     challenge.defence_submitted_on = submitted_on
     audit.record("challenge.defence", "challenge", challenge.id, case.number, actor=actor,
                  after={"defence_submitted_on": submitted_on, "defence_due_on": challenge.defence_due_on,
-                        "late": submitted_on > challenge.defence_due_on}, body_id=case.body_id, case_id=case.id)
+                        "late": defence_late(challenge)}, body_id=case.body_id, case_id=case.id)
     return challenge
 
 

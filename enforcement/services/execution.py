@@ -96,6 +96,14 @@ def _decision(case: Case):
     return current_decision(case)
 
 
+def needs_compliance(case: Case) -> bool:
+    """Whether the decision in force orders the party to do something (demolish, correct, stop …): a warning
+    needs nothing, and a fine is carried out by paying it."""
+    decision = _decision(case)
+    return decision is not None and decision.decision_type not in EXECUTES_ITSELF \
+        and decision.decision_type != DecisionType.FINE.value
+
+
 def _decision_served_on(case: Case) -> date | None:
     decision = _decision(case)
     row = served(case, ServedDocument.DECISION, decision=decision) if decision is not None else None
@@ -123,13 +131,7 @@ def _add_months(day: date, months: int) -> date:
 
 def _roll(day: date) -> date:
     """A period ending on a rest day ends on the next working day (民事诉讼法 art. 85)."""
-    try:
-        while not is_workday(day):
-            day = date.fromordinal(day.toordinal() + 1)
-    except CalendarUnknown:
-        while day.weekday() >= 5:  # a year the calendar does not know yet: weekends only
-            day = date.fromordinal(day.toordinal() + 1)
-    return day
+    return add_calendar_days(day, 0, lenient=True)
 
 
 NEXT_STEP_DAYS = 15  # after a reconsideration decision, to sue (行政诉讼法 art. 45); after a judgment, to appeal (art. 85)
@@ -361,6 +363,9 @@ def record_compliance(case: Case, *, actor: User, complied_on: date | None, reco
     _require(actor, case)
     problems = _in_stages(case, Stage.SERVICE, Stage.EXECUTION)
     decision = _decision(case)
+    if not needs_compliance(case):
+        problems.append(_("The decision in force orders nothing to comply with: a fine is carried out by paying it, "
+                          "a warning needs nothing."))
     if complied_on is None:
         problems.append(_("Give the day the party complied."))
     elif complied_on > today:
@@ -797,13 +802,8 @@ def _fine_problems(case: Case, today: date) -> list[str]:
 @gate(Stage.SERVICE, Stage.CLOSED)
 def _nothing_left_to_execute(case: Case, today: date) -> list[str]:
     """A case closes straight after service only when the decision needs nothing more, is paid, or was complied with."""
-    decision = _decision(case)
-    if decision is None or decision.decision_type in EXECUTES_ITSELF:
-        return []
     row = execution_of(case)
-    if row is not None and row.complied_on is not None:
-        return _fine_problems(case, today)
-    if decision.decision_type == DecisionType.FINE.value:
+    if not needs_compliance(case) or (row is not None and row.complied_on is not None):
         return _fine_problems(case, today)
     return [_("The decision has not been carried out: record the party's compliance with its proof, or move the case "
               "to execution.")]

@@ -92,7 +92,7 @@ def case_panel(case, user, today: date, *, record_form: ChallengeForm | None = N
             defence = defence_forms.get(row.id) or DefenceForm(formdata=None, challenge_id=row.id,
                                                                 version=row.version)
         rows.append({"challenge": row, "due": challenges.defence_obligation(row, today), "form": form,
-                     "defence_form": defence,
+                     "defence_form": defence, "defence_late": challenges.defence_late(row),
                      "withdrawals": challenges.withdrawals_started(row) if row.outcome else []})
     if manager and has_decision and record_form is None:
         record_form = ChallengeForm(formdata=None, labels=challenges.KIND_LABELS)
@@ -243,7 +243,7 @@ def defence(challenge_id: int):
                      refused_title=_("The defence was not recorded. Unmet conditions:"),
                      status=409 if conflict else 422)
     commit()
-    if row.defence_submitted_on > row.defence_due_on:
+    if challenges.defence_late(row):
         flash(_("Defence recorded as handed in on %(day)s, after its deadline of %(due)s.",
                 day=row.defence_submitted_on.isoformat(), due=row.defence_due_on.isoformat()), "warning")
     else:

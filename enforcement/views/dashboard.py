@@ -17,6 +17,7 @@ from ..models import Body, Case, Matter, Stage, User
 from ..services import checks as checks_service
 from ..services import dashboard as service
 from ..services import permissions
+from ..services.workflow import stage_label
 from ..services.clock import local_today
 from ..services.errors import NotFound
 
@@ -100,7 +101,7 @@ def index():
     return render_template(
         "dashboard/index.html", totals=rows, group_by=group_by, page=page, sort=sort, descending=descending,
         args=args, link=link, sort_link=sort_link, bodies=bodies, matters=matters, officers=officers,
-        stages=[s.value for s in Stage], today=today, runs=checks_service.recent_runs(user),
+        stages=[(s.value, stage_label(s)) for s in Stage], today=today, runs=checks_service.recent_runs(user),
         can_run_checks=service.can_run_checks(user))
 
 

@@ -32,12 +32,11 @@ from wtforms.fields.choices import SelectChoice as C  # WTForms 3.3: options as 
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from ..models import DecisionType, RecordKind, Route, Stage
+from ..models import RecordKind, Route, Stage
 from ..services import cases as case_service
 from ..services import closing, dashboard, execution, serving
 from ..services.calendar import CalendarUnknown
 from ..services.clock import local_now, local_today
-from ..services.decisions import current_decision
 from ..services.errors import Conflict, NotFound
 from ..services.permissions import is_head_of
 from ..services.records import STAGE_ORDER, current_records, type_label
@@ -346,11 +345,7 @@ def case_panel(case, user, today: date, *, forms: dict | None = None) -> dict:
                  "head": is_head_of(user, case.body_id), "forms": {}, "problems": problems}
         forms_out = panel["forms"]
         complied = row is not None and row.complied_on is not None
-        decision = current_decision(case)
-        # A fine is carried out by paying it (the payment form); a warning needs nothing.
-        to_comply = decision is not None and decision.decision_type not in execution.EXECUTES_ITSELF \
-            and decision.decision_type != DecisionType.FINE.value
-        panel["to_comply"] = to_comply
+        to_comply = panel["to_comply"] = execution.needs_compliance(case)
         if acting and in_service_or_execution and not complied and to_comply:
             forms_out["comply"] = form("comply", complied_on=today)
         if acting and fine is not None and in_service_or_execution and not fine.settled:
